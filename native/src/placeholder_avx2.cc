@@ -1,0 +1,1 @@
+namespace rft { int avx2_library_marker = 1; }

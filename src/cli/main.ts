@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * The `rft` command. Each subcommand lives in src/cli/commands/<name>.ts and exports
+ * `register(program)`; this file only lists them.
+ */
+import { Command, CommanderError } from 'commander';
+import { register as registerBench } from './commands/bench.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('rft')
+    .description('Reinforcement fine-tuning for TypeScript: SFT + GRPO with LoRA, on the CPU, offline.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)');
+  registerBench(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof CliError) {
+      process.stderr.write(`rft: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+/** An error meant for the user: printed without a stack, exit code 2 unless given. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 2) {
+    super(message);
+  }
+}
+
+const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const isBin = process.argv[1]?.endsWith('/rft') || process.argv[1]?.endsWith('/main.js');
+if (isEntry || isBin) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`rft: ${(e as Error)?.stack ?? e}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,5 @@
+/** Public API of rft. */
+export type * from './contracts/row.js';
+export type * from './contracts/evaluation.js';
+export type { Kernels } from './engine/kernels.js';
+export { kernels } from './engine/backend.js';
