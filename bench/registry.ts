@@ -6,6 +6,8 @@ export type Benchmark = { description: string; load: () => Promise<{ run(args: s
 
 export const benchmarks: Record<string, Benchmark> = {};
 
+benchmarks.gemm = { description: 'native sgemm GFLOP/s on transformer shapes, 1 and all threads, vs the FMA peak', load: () => import('./gemm.js') };
+
 export async function runBenchmark(name: string, args: string[]): Promise<number> {
   const b = benchmarks[name];
   if (!b) {
