@@ -67,9 +67,12 @@ export interface PolicyEngine {
   /** Teacher-forced log-probs of each completion token given its prompt. */
   logprobs(seqs: Sequence[], opts?: { reference?: boolean }): Promise<Float32Array[]>;
   /** Forward, loss, backward; gradients accumulate until optimStep. */
-  forwardBackward(seqs: Sequence[], loss: LossFn): Promise<{ loss: number }>;
+  forwardBackward(seqs: Sequence[], loss: LossFn): Promise<{ loss: number; /** mean entropy of the policy over completion tokens */ entropy?: number }>;
   /** Apply accumulated gradients, then zero them. Returns the pre-clip gradient norm. */
   optimStep(params: OptimParams): Promise<{ gradNorm: number }>;
   saveAdapter(dir: string): Promise<void>;
   loadAdapter(dir: string): Promise<void>;
+  /** Everything needed for an exact resume: trainable weights and optimizer moments and step count. */
+  saveTrainingState(dir: string): Promise<void>;
+  loadTrainingState(dir: string): Promise<void>;
 }
