@@ -97,6 +97,12 @@ const cases: Case[] = [
   { name: 'matmul x·xᵀ (same tensor both sides)', inputs: (r) => [rand(r, [3, 4])], fn: (a) => E.matmul(a, a, { transB: true }) },
   { name: 'matmul xᵀ·x (same tensor both sides)', inputs: (r) => [rand(r, [3, 4])], fn: (a) => E.matmul(a, a, { transA: true }) },
   { name: 'linear used twice', inputs: (r) => [rand(r, [3, 4]), rand(r, [2, 4]), rand(r, [2])], fn: (x, w, b) => E.add(E.linear(x, w, b), E.linear(x, w, b)) },
+  { name: 'an intermediate used by two ops', inputs: (r) => [rand(r, [5])], fn: (a) => { const y = E.exp(a); return E.mul(y, y); } },
+  {
+    name: 'an intermediate feeding three linears',
+    inputs: (r) => [rand(r, [3, 4]), rand(r, [2, 4]), rand(r, [3, 4])],
+    fn: (x, w1, w2) => { const h = E.tanh(x); return E.concat([E.linear(h, w1), E.linear(h, w2), E.linear(h, w1)], 1); },
+  },
   { name: 'swiglu(x, x)', inputs: (r) => [rand(r, [7])], fn: (a) => E.swiglu(a, a) },
   { name: 'rmsnorm plus residual', inputs: (r) => [rand(r, [3, 5]), rand(r, [5])], fn: (x, w) => E.add(E.rmsnorm(x, w), E.mul(x, w)) },
   { name: 'attention self (q = k = v)', inputs: (r) => [rand(r, [1, 4, 2, 3])], fn: (x) => E.attention(x, x, x) },

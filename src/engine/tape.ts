@@ -100,7 +100,8 @@ export function gradSlot(t: Tensor): { buf: Float32Array; fresh: boolean } | nul
   }
   let e = live.get(t);
   if (!e) {
-    e = { buf: alloc(t.size), fresh: true };
+    // Later contributions find fresh = false and add.
+    e = { buf: alloc(t.size), fresh: false };
     live.set(t, e);
     return { buf: e.buf, fresh: true };
   }
