@@ -13,11 +13,14 @@ export type KernelName = Exclude<keyof Kernels, 'name' | 'getThreads' | 'setThre
 
 let cached: { kernels: Kernels; addon: any } | null | undefined;
 
+/** Tests' name for nativeWithFallback. */
+export const nativeForTests = (): { kernels: Kernels; addon: any } | null => nativeWithFallback();
+
 /**
  * The native kernels, or null when the addon does not load. Uses the engine's own adapter when it
  * is wired; otherwise wraps the raw addon's exports of the same names directly.
  */
-export function nativeForTests(): { kernels: Kernels; addon: any } | null {
+export function nativeWithFallback(): { kernels: Kernels; addon: any } | null {
   if (cached !== undefined) return cached;
   let addon: any;
   try {
