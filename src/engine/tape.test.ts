@@ -91,6 +91,10 @@ test('bad ids are clear errors, not out-of-bounds reads', () => {
   assert.throws(() => E.tokenLogprobs(E.zeros([2, 3]), Int32Array.from([0])), /tokenLogprobs: 1 targets for 2 rows/);
   assert.throws(() => E.rope(E.zeros([2, 1, 4]), Int32Array.from([0, 9]), E.ropeTable(8, 4)), /rope: position 9 \(row 1\) is outside the table's 8 positions/);
   assert.throws(() => E.crossEntropy(E.zeros([2, 3]), Int32Array.from([-1, -1])), /crossEntropy: every one of the 2 targets is ignored/);
+  assert.throws(() => E.embedding(table, [1, 2] as unknown as Int32Array), /embedding: ids must be an Int32Array, got an Array/);
+  assert.throws(() => E.tokenLogprobs(E.zeros([1, 3]), new Float32Array([0]) as unknown as Int32Array), /tokenLogprobs: targets must be an Int32Array, got Float32Array/);
+  assert.throws(() => new E.Tensor([1, 2] as unknown as Float32Array, [2]), /tensor: data must be a Float32Array, got Array/);
+  assert.throws(() => E.tensor([1, 'x'] as unknown as number[]), /tensor: element 1 is string, not a number/);
   assert.throws(() => E.int32([1.5]), /int32: element 0 \(1.5\) is not a 32-bit integer/);
 });
 

@@ -37,6 +37,9 @@ export class Tensor {
   /** Prefer the creation functions (tensor, zeros, ...); this wraps data without copying. */
   constructor(data: Float32Array, shape: Shape, requiresGrad = false, storage: Float32Array | null = null) {
     checkShape('tensor', shape);
+    if (!((data as unknown) instanceof Float32Array || (data as unknown) instanceof Float64Array)) {
+      throw new ShapeError('tensor', `data must be a Float32Array, got ${(data as object)?.constructor?.name ?? typeof data} (use tensor(values, shape) to convert)`);
+    }
     const n = numel(shape);
     if (data.length !== n) throw new ShapeError('tensor', `data has ${data.length} elements but shape ${fmt(shape)} needs ${n}`);
     this.#data = data;

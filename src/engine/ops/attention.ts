@@ -3,7 +3,7 @@ import { Tensor, empty } from '../tensor.js';
 import { overwriteTargets, record } from '../tape.js';
 import { alloc } from '../pool.js';
 import { kernels } from '../backend.js';
-import { ShapeError, fmt } from '../shape.js';
+import { ShapeError, checkInt32, fmt } from '../shape.js';
 
 export interface AttentionOptions {
   /** Softmax scale; default 1/√headDim. */
@@ -29,6 +29,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptio
   const scale = opts?.scale ?? 1 / Math.sqrt(D);
   const qStart = opts?.qStart ?? new Int32Array(B).fill(Tk - Tq);
   const kStart = opts?.kStart ?? new Int32Array(B);
+  checkInt32('attention', 'qStart', qStart);
+  checkInt32('attention', 'kStart', kStart);
   if (qStart.length !== B || kStart.length !== B) throw bad(`qStart/kStart must have B = ${B} entries, got ${qStart.length}/${kStart.length}`);
   for (let b = 0; b < B; b++) {
     if (qStart[b] < 0 || qStart[b] + Tq > Tk) throw bad(`qStart[${b}] = ${qStart[b]} puts queries outside the ${Tk} keys`);
