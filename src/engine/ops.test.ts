@@ -40,6 +40,7 @@ const cases: Case[] = [
   { name: 'sub number − tensor', inputs: (r) => [rand(r, [5])], fn: (a) => E.sub(1, a) },
   { name: 'mul same shape', inputs: (r) => [rand(r, [3, 7]), rand(r, [3, 7])], fn: E.mul },
   { name: 'mul by (rows,1) column', inputs: (r) => [rand(r, [5, 3]), rand(r, [5, 1])], fn: E.mul },
+  { name: 'sub x − x + x·x (same tensor twice)', inputs: (r) => [rand(r, [6])], fn: (a) => E.add(E.sub(a, a), E.mul(a, a)) },
   { name: 'mul x·x (same tensor twice)', inputs: (r) => [rand(r, [6])], fn: (a) => E.mul(a, a) },
   { name: 'div', inputs: (r) => [rand(r, [4, 3]), rand(r, [3], true, 0.5, 2)], fn: E.div },
   { name: 'minimum', inputs: (r) => [rand(r, [3, 5]), rand(r, [3, 5])], fn: E.minimum },

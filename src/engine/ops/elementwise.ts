@@ -55,9 +55,18 @@ function binary(op: BinaryOp, x: Operand, y: Operand): Tensor {
   return record(op, out, [a, b], (g) => {
     const ad = a.data;
     const bd = b.data;
-    const side = (t: Tensor, p: Broadcast, d: (a: number, b: number) => number) =>
+    const side = (t: Tensor, p: Broadcast, d: (a: number, b: number) => number, isB: boolean) =>
       addGrad(t, (buf, fresh) => {
-        if (p.kind === 0) {
+        if (pa.kind === 0 && pb.kind === 0 && (op === 'add' || op === 'sub' || op === 'mul')) {
+          // Same shapes, common ops: the rule's derivative is g, −g or g times the other operand.
+          const other = op === 'mul' ? (isB ? ad : bd) : null;
+          const sign = op === 'sub' && isB ? -1 : 1;
+          if (other === null) {
+            if (fresh) for (let i = 0; i < n; i++) buf[i] = sign * g[i];
+            else for (let i = 0; i < n; i++) buf[i] += sign * g[i];
+          } else if (fresh) for (let i = 0; i < n; i++) buf[i] = g[i] * other[i];
+          else for (let i = 0; i < n; i++) buf[i] += g[i] * other[i];
+        } else if (p.kind === 0) {
           if (fresh) for (let i = 0; i < n; i++) buf[i] = g[i] * d(ad[bidx(pa, i)], bd[bidx(pb, i)]);
           else for (let i = 0; i < n; i++) buf[i] += g[i] * d(ad[bidx(pa, i)], bd[bidx(pb, i)]);
         } else {
@@ -66,8 +75,8 @@ function binary(op: BinaryOp, x: Operand, y: Operand): Tensor {
           for (let i = 0; i < n; i++) buf[bidx(p, i)] += g[i] * d(ad[bidx(pa, i)], bd[bidx(pb, i)]);
         }
       });
-    side(a, pa, rule.da);
-    side(b, pb, rule.db);
+    side(a, pa, rule.da, false);
+    side(b, pb, rule.db, true);
   });
 }
 
