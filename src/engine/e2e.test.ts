@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import * as E from './index.js';
 import { Tensor } from './index.js';
 import { gradcheck } from './gradcheck.js';
+import { referenceKernels } from './reference/index.js';
+import { nativeWithFallback } from './kernel-testing.js';
 
 const B = 2, T = 5, dim = 8, Hq = 4, Hkv = 2, D = 2, hidden = 12, vocab = 11;
 const names = ['embed', 'attnNorm', 'wq', 'wk', 'wv', 'wo', 'mlpNorm', 'gate', 'up', 'down', 'finalNorm', 'lmHead'] as const;
@@ -46,13 +48,27 @@ function model(...p: Tensor[]): Tensor {
   return E.tokenLogprobs(logits, targets);
 }
 
-test('one transformer block: the whole gradient passes gradcheck', () => {
-  gradcheck('block', model, params(1), { samples: 24, tol32: 5e-4 });
-});
+const native = process.env.RFT_ENGINE === 'reference' ? null : nativeWithFallback()?.kernels ?? null;
+const backends = [referenceKernels, ...(native ? [native] : [])];
 
-test('one transformer block with frozen base weights (LoRA-style): only trainable tensors get gradients, and they are right', () => {
-  gradcheck('frozen block', model, params(2, ['embed', 'wq', 'wk', 'wv', 'wo', 'gate', 'up', 'down']), { samples: 24, tol32: 5e-4 });
-});
+function on<T>(k: E.Kernels, fn: () => T): T {
+  const prev = E.useKernels(k);
+  try {
+    return fn();
+  } finally {
+    E.useKernels(prev);
+  }
+}
+
+for (const k of backends) {
+  test(`one transformer block on ${k.name}: the whole gradient passes gradcheck`, () => {
+    on(k, () => gradcheck('block', model, params(1), { samples: 24, tol32: 5e-4 }));
+  });
+
+  test(`one transformer block with frozen base weights (LoRA-style) on ${k.name}: only trainable tensors get gradients, and they are right`, () => {
+    on(k, () => gradcheck('frozen block', model, params(2, ['embed', 'wq', 'wk', 'wv', 'wo', 'gate', 'up', 'down']), { samples: 24, tol32: 5e-4 }));
+  });
+}
 
 test('a few AdamW steps on the block lower its cross-entropy', () => {
   const p = params(3);
