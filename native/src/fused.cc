@@ -165,9 +165,9 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   t.v = a.f32(2, "v", nkv, kvShape(t));
   t.out = a.f32(3, "out", nq, qShape(t));
   t.lse = a.f32(4, "lse", t.B * t.Hq * t.Tq, lseShape(t));
-  // Tasks: (batch, kv head, block of queries); a block holds ~16 (query, head) rows.
+  // Tasks: (batch, kv head, block of queries); a block holds up to 64 (query, head) rows.
   const int64_t G = t.Hq / t.Hkv;
-  const int64_t BQ = G >= 16 ? 1 : 16 / G;
+  const int64_t BQ = G >= 64 ? 1 : 64 / G;
   const int64_t qBlocks = (t.Tq + BQ - 1) / BQ;
   parallel_for(t.B * t.Hkv * qBlocks, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t task = t0; task < t1; task++) {
