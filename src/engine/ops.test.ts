@@ -132,6 +132,11 @@ const cases: Case[] = [
     inputs: (r) => [rand(r, [2, 2, 2, 4]), rand(r, [2, 5, 1, 4]), rand(r, [2, 5, 1, 4])],
     fn: (q, k, v) => E.attention(q, k, v, { qStart: ids(3, 2), kStart: ids(0, 1), scale: 0.4 }),
   },
+  {
+    name: 'attention left-padded prefill (padding queries attend to nothing)',
+    inputs: (r) => [rand(r, [2, 5, 2, 3]), rand(r, [2, 5, 1, 3]), rand(r, [2, 5, 1, 3])],
+    fn: (q, k, v) => E.attention(q, k, v, { qStart: ids(0, 0), kStart: ids(2, 0) }),
+  },
   { name: 'attention frozen k, v', inputs: (r) => [rand(r, [1, 4, 2, 3]), frozen(r, [1, 4, 2, 3]), frozen(r, [1, 4, 2, 3])], fn: (q, k, v) => E.attention(q, k, v) },
   { name: 'tokenLogprobs with an ignored row', inputs: (r) => [rand(r, [2, 2, 7], true, -2, 2)], fn: (l) => E.tokenLogprobs(l, ids(3, -1, 0, 6)) },
   { name: 'crossEntropy', inputs: (r) => [rand(r, [4, 6], true, -2, 2)], fn: (l) => E.crossEntropy(l, ids(5, 0, -1, 2)) },

@@ -78,6 +78,7 @@ test('shape errors name the op and both shapes', () => {
   assert.throws(() => E.rmsnorm(a, E.ones([2])), /rmsnorm: weight \[2\] does not match input \[2, 3\]/);
   assert.throws(() => E.swiglu(a, E.zeros([3, 2])), /swiglu: gate \[2, 3\] and up \[3, 2\] differ/);
   assert.throws(() => E.attention(E.zeros([1, 2, 3, 4]), E.zeros([1, 2, 2, 4]), E.zeros([1, 2, 2, 4])), /attention: query heads \(3\) must be a multiple/);
+  assert.throws(() => E.attention(E.zeros([1, 2, 2, 4]), E.zeros([1, 3, 2, 4]), E.zeros([1, 3, 2, 4]), { qStart: Int32Array.of(2) }), /attention: qStart\[0\] = 2 puts queries outside the 3 keys/);
   assert.throws(() => E.concat([a, E.zeros([2, 2])], 0), /concat: shapes \[2, 3\], \[2, 2\] differ outside axis 0/);
   assert.throws(() => E.slice(a, 1, 2, 5), /slice: range \[2, 5\) is out of bounds/);
   assert.throws(() => E.sum(a, 2), /sum: axis 2 is out of range for shape \[2, 3\]/);

@@ -79,3 +79,14 @@ test('Rng is deterministic per seed, uniform in [0, 1), normal with mean 0 and v
   b.setState(st);
   assert.equal(b.nextUint32(), next);
 });
+
+test('attention: padding queries before kStart output 0; the first real query reads only its own value', () => {
+  const r = new E.Rng(4);
+  const q = E.randn([1, 4, 2, 3], r);
+  const k = E.randn([1, 4, 1, 3], r);
+  const v = E.randn([1, 4, 1, 3], r);
+  const out = E.attention(q, k, v, { qStart: Int32Array.of(0), kStart: Int32Array.of(2) });
+  const o = out.data;
+  for (let i = 0; i < 2 * 2 * 3; i++) assert.equal(o[i], 0, `padding output ${i}`);
+  for (let h = 0; h < 2; h++) for (let d = 0; d < 3; d++) assert.ok(Math.abs(o[(2 * 2 + h) * 3 + d] - v.data[2 * 3 + d]) < 1e-6);
+});
