@@ -5,7 +5,7 @@
  * gradients live in pooled buffers only for the duration of backward().
  */
 import { Tensor, type Node } from './tensor.js';
-import { alloc, freeNow, popScope, pushScope } from './pool.js';
+import { alloc, freeNow, newFloats, popScope, pushScope } from './pool.js';
 import { fmt, sameShape, ShapeError } from './shape.js';
 
 let gradEnabled = true;
@@ -73,13 +73,8 @@ export function record(op: string, out: Tensor, inputs: readonly Tensor[], backw
   return out;
 }
 
-/** Gradients of non-leaf tensors during one backward() call. */
-let live: Map<Tensor, { buf: Float32Array; fresh: boolean }> | null = null;
-
-/** Whether t receives a gradient in the running backward. */
-export function needsGrad(t: Tensor): boolean {
-  return t.requiresGrad;
-}
+/** Gradients of non-leaf tensors during one backward() call (present once a contribution arrived). */
+let live: Map<Tensor, Float32Array> | null = null;
 
 /**
  * The buffer t's gradient accumulates in. fresh=true means this is the first contribution: the
@@ -91,22 +86,18 @@ export function gradSlot(t: Tensor): { buf: Float32Array; fresh: boolean } | nul
   if (t.node === null) {
     // A leaf: .grad persists across backward calls and accumulates.
     if (t.grad === null) {
-      t.grad = new Float32Array(t.size);
+      t.grad = newFloats(t.size);
       t.gradFresh = true;
     }
     const fresh = t.gradFresh;
     t.gradFresh = false;
     return { buf: t.grad, fresh };
   }
-  let e = live.get(t);
-  if (!e) {
-    e = { buf: alloc(t.size), fresh: true };
-    live.set(t, e);
-    return { buf: e.buf, fresh: true };
-  }
-  const fresh = e.fresh;
-  e.fresh = false;
-  return { buf: e.buf, fresh };
+  const buf = live.get(t);
+  if (buf) return { buf, fresh: false };
+  const fresh = alloc(t.size);
+  live.set(t, fresh);
+  return { buf: fresh, fresh: true };
 }
 
 /** Add a contribution to t's gradient: write(buf, fresh) overwrites buf when fresh, else adds into it. */
@@ -217,14 +208,14 @@ export function backward(root: Tensor, grad?: Tensor | Float32Array): void {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const node = t.node!;
-      const e = live.get(t);
-      if (!e) continue; // no gradient reached this tensor
-      node.backward(e.buf);
+      const g = live.get(t);
+      if (!g) continue; // no gradient reached this tensor
+      node.backward(g);
       live.delete(t);
-      freeNow(e.buf);
+      freeNow(g);
     }
   } finally {
-    if (live) for (const e of live.values()) freeNow(e.buf);
+    if (live) for (const g of live.values()) freeNow(g);
     live = null;
   }
 }

@@ -3,7 +3,7 @@
  * tape node that made it. Tensors are always contiguous; reshape() shares data, every other
  * layout change copies.
  */
-import { alloc, currentScope } from './pool.js';
+import { alloc, currentScope, newFloats } from './pool.js';
 import { type Shape, ShapeError, checkShape, fmt, numel } from './shape.js';
 import type { Rng } from './rng.js';
 
@@ -37,6 +37,9 @@ export class Tensor {
   /** Prefer the creation functions (tensor, zeros, ...); this wraps data without copying. */
   constructor(data: Float32Array, shape: Shape, requiresGrad = false, storage: Float32Array | null = null) {
     checkShape('tensor', shape);
+    if (!((data as unknown) instanceof Float32Array || (data as unknown) instanceof Float64Array)) {
+      throw new ShapeError('tensor', `data must be a Float32Array, got ${(data as object)?.constructor?.name ?? typeof data} (use tensor(values, shape) to convert)`);
+    }
     const n = numel(shape);
     if (data.length !== n) throw new ShapeError('tensor', `data has ${data.length} elements but shape ${fmt(shape)} needs ${n}`);
     this.#data = data;
@@ -151,7 +154,9 @@ export function tensor(data: Float32Array | ArrayLike<number>, shape?: Shape, op
 
 /** A scalar (shape []). */
 export function scalar(v: number, opts?: TensorOptions): Tensor {
-  return make(Float32Array.of(v), [], opts, null);
+  const d = newFloats(1);
+  d[0] = v;
+  return make(d, [], opts, null);
 }
 
 /** An uninitialised pooled tensor (op outputs). */

@@ -3,14 +3,17 @@ import { Tensor, empty } from '../tensor.js';
 import { overwriteTargets, record } from '../tape.js';
 import { alloc } from '../pool.js';
 import { kernels } from '../backend.js';
-import { ShapeError, fmt } from '../shape.js';
+import { ShapeError, checkInt32, fmt } from '../shape.js';
 
 export interface AttentionOptions {
   /** Softmax scale; default 1/√headDim. */
   scale?: number;
   /** (B) key position of each batch's first query; default Tk − Tq (queries are the last Tq positions). */
   qStart?: Int32Array;
-  /** (B) first key each batch may attend (masks left padding); default 0. */
+  /**
+   * (B) first key each batch may attend (masks left padding); default 0. Queries before it (the
+   * padding rows of a left-padded prefill) attend to nothing: their output is 0, with no gradient.
+   */
   kStart?: Int32Array;
 }
 
@@ -29,10 +32,12 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptio
   const scale = opts?.scale ?? 1 / Math.sqrt(D);
   const qStart = opts?.qStart ?? new Int32Array(B).fill(Tk - Tq);
   const kStart = opts?.kStart ?? new Int32Array(B);
+  checkInt32('attention', 'qStart', qStart);
+  checkInt32('attention', 'kStart', kStart);
   if (qStart.length !== B || kStart.length !== B) throw bad(`qStart/kStart must have B = ${B} entries, got ${qStart.length}/${kStart.length}`);
   for (let b = 0; b < B; b++) {
     if (qStart[b] < 0 || qStart[b] + Tq > Tk) throw bad(`qStart[${b}] = ${qStart[b]} puts queries outside the ${Tk} keys`);
-    if (kStart[b] < 0 || kStart[b] > qStart[b]) throw bad(`kStart[${b}] = ${kStart[b]} must be in [0, qStart[${b}] = ${qStart[b]}]`);
+    if (kStart[b] < 0 || kStart[b] > Tk) throw bad(`kStart[${b}] = ${kStart[b]} must be in [0, Tk = ${Tk}]`);
   }
   const out = empty(q.shape);
   const lse = alloc(B * Hq * Tq); // (B, Hq, Tq) per-row log-sum-exp, for the backward

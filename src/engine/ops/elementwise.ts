@@ -4,7 +4,7 @@
  */
 import { Tensor, empty, scalar } from '../tensor.js';
 import { addGrad, record } from '../tape.js';
-import { broadcastIndex, broadcastShapes, fmt, sameShape, ShapeError } from '../shape.js';
+import { type Broadcast, bidx, broadcastPlan, broadcastShapes, fmt, sameShape, ShapeError } from '../shape.js';
 
 export type Operand = Tensor | number;
 
@@ -37,37 +37,46 @@ function binary(op: BinaryOp, x: Operand, y: Operand): Tensor {
   const rule: BinaryRule = binaryRules[op];
   const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(op, a.shape, b.shape);
   const out = empty(shape);
-  const ia = broadcastIndex(shape, a.shape);
-  const ib = broadcastIndex(shape, b.shape);
+  const pa = broadcastPlan(shape, a.shape);
+  const pb = broadcastPlan(shape, b.shape);
   const ad = a.data;
   const bd = b.data;
   const od = out.data;
   const n = od.length;
-  if (ia === null && ib === null) {
+  if (pa.kind === 0 && pb.kind === 0) {
     // Same shapes: the hot path (residual adds, masks), written out for the common ops.
     if (op === 'add') for (let i = 0; i < n; i++) od[i] = ad[i] + bd[i];
     else if (op === 'sub') for (let i = 0; i < n; i++) od[i] = ad[i] - bd[i];
     else if (op === 'mul') for (let i = 0; i < n; i++) od[i] = ad[i] * bd[i];
     else for (let i = 0; i < n; i++) od[i] = rule.f(ad[i], bd[i]);
   } else {
-    for (let i = 0; i < n; i++) od[i] = rule.f(ad[ia === null ? i : ia[i]], bd[ib === null ? i : ib[i]]);
+    for (let i = 0; i < n; i++) od[i] = rule.f(ad[bidx(pa, i)], bd[bidx(pb, i)]);
   }
   return record(op, out, [a, b], (g) => {
     const ad = a.data;
     const bd = b.data;
-    const side = (t: Tensor, idx: Int32Array | null, d: (a: number, b: number) => number) =>
+    const side = (t: Tensor, p: Broadcast, d: (a: number, b: number) => number, isB: boolean) =>
       addGrad(t, (buf, fresh) => {
-        if (idx === null) {
-          if (fresh) for (let i = 0; i < n; i++) buf[i] = g[i] * d(ad[ia === null ? i : ia[i]], bd[ib === null ? i : ib[i]]);
-          else for (let i = 0; i < n; i++) buf[i] += g[i] * d(ad[ia === null ? i : ia[i]], bd[ib === null ? i : ib[i]]);
+        if (pa.kind === 0 && pb.kind === 0 && (op === 'add' || op === 'sub' || op === 'mul')) {
+          // Same shapes, common ops: the rule's derivative is g, −g or g times the other operand.
+          const other = op === 'mul' ? (isB ? ad : bd) : null;
+          const sign = op === 'sub' && isB ? -1 : 1;
+          if (other === null) {
+            if (fresh) for (let i = 0; i < n; i++) buf[i] = sign * g[i];
+            else for (let i = 0; i < n; i++) buf[i] += sign * g[i];
+          } else if (fresh) for (let i = 0; i < n; i++) buf[i] = g[i] * other[i];
+          else for (let i = 0; i < n; i++) buf[i] += g[i] * other[i];
+        } else if (p.kind === 0) {
+          if (fresh) for (let i = 0; i < n; i++) buf[i] = g[i] * d(ad[bidx(pa, i)], bd[bidx(pb, i)]);
+          else for (let i = 0; i < n; i++) buf[i] += g[i] * d(ad[bidx(pa, i)], bd[bidx(pb, i)]);
         } else {
           // A broadcast input: its gradient sums over the broadcast dimensions.
           if (fresh) buf.fill(0);
-          for (let i = 0; i < n; i++) buf[idx[i]] += g[i] * d(ad[ia === null ? i : ia[i]], bd[ib === null ? i : ib[i]]);
+          for (let i = 0; i < n; i++) buf[bidx(p, i)] += g[i] * d(ad[bidx(pa, i)], bd[bidx(pb, i)]);
         }
       });
-    side(a, ia, rule.da);
-    side(b, ib, rule.db);
+    side(a, pa, rule.da, false);
+    side(b, pb, rule.db, true);
   });
 }
 
@@ -164,24 +173,24 @@ export function where(mask: Tensor | Uint8Array, x: Operand, y: Operand): Tensor
   if (!(mask instanceof Tensor) && mask.length !== n) {
     throw new ShapeError('where', `mask has ${mask.length} elements but the output ${fmt(shape)} has ${n}`);
   }
-  const im = mShape ? broadcastIndex(shape, mShape) : null;
-  const ia = broadcastIndex(shape, a.shape);
-  const ib = broadcastIndex(shape, b.shape);
+  const pm = mShape ? broadcastPlan(shape, mShape) : broadcastPlan(shape, shape);
+  const pa = broadcastPlan(shape, a.shape);
+  const pb = broadcastPlan(shape, b.shape);
   const ad = a.data;
   const bd = b.data;
   const od = out.data;
   for (let i = 0; i < n; i++) {
-    od[i] = md[im === null ? i : im[i]] !== 0 ? ad[ia === null ? i : ia[i]] : bd[ib === null ? i : ib[i]];
+    od[i] = md[bidx(pm, i)] !== 0 ? ad[bidx(pa, i)] : bd[bidx(pb, i)];
   }
   return record('where', out, [a, b], (g) => {
-    const side = (t: Tensor, idx: Int32Array | null, pick: boolean) =>
+    const side = (t: Tensor, p: Broadcast, pick: boolean) =>
       addGrad(t, (buf, fresh) => {
         if (fresh) buf.fill(0);
         for (let i = 0; i < n; i++) {
-          if ((md[im === null ? i : im[i]] !== 0) === pick) buf[idx === null ? i : idx[i]] += g[i];
+          if ((md[bidx(pm, i)] !== 0) === pick) buf[bidx(p, i)] += g[i];
         }
       });
-    side(a, ia, true);
-    side(b, ib, false);
+    side(a, pa, true);
+    side(b, pb, false);
   });
 }

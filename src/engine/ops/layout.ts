@@ -1,7 +1,7 @@
 /** Layout ops: reshape (shares data), permute/transpose, slice and concat (copies). */
 import { Tensor, empty } from '../tensor.js';
 import { addGrad, record } from '../tape.js';
-import { type Shape, ShapeError, fmt, normAxis, numel } from '../shape.js';
+import { type Shape, ShapeError, cachedIndex, fmt, normAxis, numel } from '../shape.js';
 
 /** Same data under a new shape (one dimension may be -1). No copy. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -36,7 +36,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (d.length !== r || new Set(d).size !== r) throw new ShapeError('permute', `dims ${fmt(dims)} are not a permutation of the axes of ${fmt(x.shape)}`);
   const outShape = d.map((a) => x.shape[a]);
   const out = empty(outShape);
-  const src = permuteIndex(x.shape, d);
+  const src = cachedIndex(`p${x.shape.join(',')}|${d.join(',')}`, () => permuteIndex(x.shape, d));
   const xd = x.data;
   const od = out.data;
   const n = od.length;

@@ -3,7 +3,7 @@ import { Tensor, empty } from '../tensor.js';
 import { addGradOverwrite, record } from '../tape.js';
 import { alloc } from '../pool.js';
 import { kernels } from '../backend.js';
-import { ShapeError, fmt } from '../shape.js';
+import { ShapeError, checkInt32, fmt } from '../shape.js';
 import { scale } from './elementwise.js';
 import { sum } from './reduce.js';
 
@@ -11,6 +11,7 @@ function rowsOf(op: string, logits: Tensor, targets: Int32Array): [rows: number,
   if (logits.ndim < 1) throw new ShapeError(op, `logits must be (..., vocab), got ${fmt(logits.shape)}`);
   const vocab = logits.shape[logits.ndim - 1];
   const rows = vocab === 0 ? 0 : logits.size / vocab;
+  checkInt32(op, 'targets', targets);
   if (targets.length !== rows) throw new ShapeError(op, `${targets.length} targets for ${rows} rows of logits ${fmt(logits.shape)}`);
   for (let r = 0; r < rows; r++) {
     if (targets[r] >= vocab) throw new ShapeError(op, `target ${targets[r]} at row ${r} is outside the vocabulary of ${vocab} (logits ${fmt(logits.shape)})`);
@@ -36,6 +37,7 @@ export function tokenLogprobs(logits: Tensor, targets: Int32Array): Tensor {
 
 /** Mean cross-entropy over the rows whose target is not ignored (negative). Scalar. */
 export function crossEntropy(logits: Tensor, targets: Int32Array): Tensor {
+  checkInt32('crossEntropy', 'targets', targets);
   let count = 0;
   for (let i = 0; i < targets.length; i++) if (targets[i] >= 0) count++;
   if (count === 0) throw new ShapeError('crossEntropy', `every one of the ${targets.length} targets is ignored; there is nothing to average`);

@@ -3,7 +3,7 @@ import { Tensor, empty } from '../tensor.js';
 import { addGrad, addGradAccumulate, addGradOverwrite, overwriteTargets, record } from '../tape.js';
 import { alloc } from '../pool.js';
 import { kernels } from '../backend.js';
-import { ShapeError, fmt, sameShape } from '../shape.js';
+import { ShapeError, checkInt32, fmt, sameShape } from '../shape.js';
 import type { Rng } from '../rng.js';
 
 function lastDim(op: string, x: Tensor): [rows: number, dim: number] {
@@ -56,6 +56,7 @@ export function rope(x: Tensor, positions: Int32Array, table: { cos: Float32Arra
   const heads = x.shape[x.ndim - 2];
   if (headDim % 2 !== 0) throw new ShapeError('rope', `head size ${headDim} must be even (input ${fmt(x.shape)})`);
   const rows = x.size / (heads * headDim);
+  checkInt32('rope', 'positions', positions);
   if (positions.length !== rows) throw new ShapeError('rope', `${positions.length} positions for ${rows} rows of input ${fmt(x.shape)}`);
   const half = headDim / 2;
   const maxPos = table.cos.length / half;
@@ -116,6 +117,7 @@ export function logSoftmax(x: Tensor): Tensor {
 export function embedding(table: Tensor, ids: Int32Array, idsShape?: readonly number[]): Tensor {
   if (table.ndim !== 2) throw new ShapeError('embedding', `table must be (vocab, dim), got ${fmt(table.shape)}`);
   const [vocab, dim] = table.shape;
+  checkInt32('embedding', 'ids', ids);
   const shape = idsShape ?? [ids.length];
   if (shape.reduce((p, d) => p * d, 1) !== ids.length) throw new ShapeError('embedding', `ids shape ${fmt(shape)} does not hold ${ids.length} ids`);
   for (let i = 0; i < ids.length; i++) {
