@@ -36,6 +36,8 @@ export interface InitSpec {
   attentionBias?: boolean;
   seed: number;
   dtype: DType;
+  /** initializer_range: std of the normal init of linear and embedding weights (HF default 0.02). */
+  initStd?: number;
   /** Randomise norm weights and biases too (they are 1 and 0 in a fresh HF model); for comparing implementations. */
   randomNorms?: boolean;
 }
@@ -71,7 +73,7 @@ export function buildConfigJson(s: InitSpec, tokenizerSize: number, ids: { bos: 
     head_dim: headDim,
     hidden_act: 'silu',
     max_position_embeddings: s.maxPositions,
-    initializer_range: 0.02,
+    initializer_range: s.initStd ?? 0.02,
     rms_norm_eps: s.rmsNormEps,
     rope_theta: s.ropeTheta,
     rope_scaling: s.llama3Rope

@@ -58,6 +58,7 @@ export function register(program: Command): void {
     .option('--attention-bias', 'q/k/v/o biases (Llama, Qwen3; Qwen2 always has q/k/v biases)')
     .option('--dtype <t>', 'storage dtype: f32 | f16 | bf16', 'f32')
     .option('--seed <n>', 'random seed', int('--seed', 0), 0)
+    .option('--init-std <x>', 'std of the normal init (initializer_range, default 0.02)', num('--init-std'))
     .option('--random-norms', 'randomise norm weights and biases too (to compare implementations)')
     .option('--force', 'overwrite an existing model folder')
     .option('--json', 'print a JSON summary')
@@ -83,6 +84,7 @@ export function register(program: Command): void {
       set('maxPositions', o.maxPositions);
       set('rmsNormEps', o.rmsNormEps);
       set('seed', o.seed);
+      set('initStd', o.initStd);
       if (o.attentionBias) spec.attentionBias = true;
       if (o.randomNorms) spec.randomNorms = true;
       if (o.llama3Rope !== undefined) {
