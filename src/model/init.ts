@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, type Arch, type ModelConfig } from './config.js';
 import { expectedWeights } from './weights.js';
-import { Rng } from './random.js';
+import { Rng } from '../engine/index.js';
 import { writeCheckpoint } from './checkpoint.js';
 import { writeFileAtomic, type DType, type NamedTensor } from './safetensors.js';
 import { alphabetFromText, buildCharTokenizer, defaultAlphabet } from './char-tokenizer.js';
@@ -99,9 +99,12 @@ export function initWeights(c: ModelConfig, seed: number, randomNorms = false): 
   const out = new Map<string, NamedTensor>();
   for (const [name, spec] of expectedWeights(c)) {
     const data = new Float32Array(spec.shape.reduce((a, d) => a * d, 1));
-    if (spec.kind === 'linear' || spec.kind === 'embedding') rng.fillNormal(data, c.initializerRange);
-    else if (spec.kind === 'norm') randomNorms ? rng.fillNormal(data, 0.1, 1) : data.fill(1);
-    else if (randomNorms) rng.fillNormal(data, 0.05);
+    const fill = (mean: number, std: number) => {
+      for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();
+    };
+    if (spec.kind === 'linear' || spec.kind === 'embedding') fill(0, c.initializerRange);
+    else if (spec.kind === 'norm') randomNorms ? fill(1, 0.1) : data.fill(1);
+    else if (randomNorms) fill(0, 0.05);
     out.set(name, { shape: spec.shape, data });
   }
   return out;
