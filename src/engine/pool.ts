@@ -92,11 +92,34 @@ export function currentScope(): Scope | undefined {
   return scopes[scopes.length - 1];
 }
 
+let float64Mode = false;
+
+/**
+ * Run fn with every engine buffer allocated as a Float64Array (typed as Float32Array), unpooled.
+ * Only gradcheck uses this: with the reference kernels (which compute in the precision of their
+ * arguments) it gives float64 forward and backward passes for finite differences.
+ */
+export function withFloat64<T>(fn: () => T): T {
+  const prev = float64Mode;
+  float64Mode = true;
+  try {
+    return fn();
+  } finally {
+    float64Mode = prev;
+  }
+}
+
+/** A new, unpooled, zeroed buffer (leaf gradients, which outlive scopes). */
+export function newFloats(n: number): Float32Array {
+  return float64Mode ? (new Float64Array(n) as unknown as Float32Array) : new Float32Array(n);
+}
+
 /**
  * A pooled buffer of n floats owned by the current scope (given back when it ends). Outside any
  * scope the buffer is simply left to the garbage collector.
  */
 export function alloc(n: number, zero = false): Float32Array {
+  if (float64Mode) return new Float64Array(n) as unknown as Float32Array;
   const v = pool.acquire(n, zero);
   currentScope()?.buffers.add(v);
   return v;

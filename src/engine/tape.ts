@@ -5,7 +5,7 @@
  * gradients live in pooled buffers only for the duration of backward().
  */
 import { Tensor, type Node } from './tensor.js';
-import { alloc, freeNow, popScope, pushScope } from './pool.js';
+import { alloc, freeNow, newFloats, popScope, pushScope } from './pool.js';
 import { fmt, sameShape, ShapeError } from './shape.js';
 
 let gradEnabled = true;
@@ -91,7 +91,7 @@ export function gradSlot(t: Tensor): { buf: Float32Array; fresh: boolean } | nul
   if (t.node === null) {
     // A leaf: .grad persists across backward calls and accumulates.
     if (t.grad === null) {
-      t.grad = new Float32Array(t.size);
+      t.grad = newFloats(t.size);
       t.gradFresh = true;
     }
     const fresh = t.gradFresh;
@@ -100,7 +100,8 @@ export function gradSlot(t: Tensor): { buf: Float32Array; fresh: boolean } | nul
   }
   let e = live.get(t);
   if (!e) {
-    e = { buf: alloc(t.size), fresh: true };
+    // Later contributions find fresh = false and add.
+    e = { buf: alloc(t.size), fresh: false };
     live.set(t, e);
     return { buf: e.buf, fresh: true };
   }

@@ -3,7 +3,7 @@
  * tape node that made it. Tensors are always contiguous; reshape() shares data, every other
  * layout change copies.
  */
-import { alloc, currentScope } from './pool.js';
+import { alloc, currentScope, newFloats } from './pool.js';
 import { type Shape, ShapeError, checkShape, fmt, numel } from './shape.js';
 import type { Rng } from './rng.js';
 
@@ -151,7 +151,9 @@ export function tensor(data: Float32Array | ArrayLike<number>, shape?: Shape, op
 
 /** A scalar (shape []). */
 export function scalar(v: number, opts?: TensorOptions): Tensor {
-  return make(Float32Array.of(v), [], opts, null);
+  const d = newFloats(1);
+  d[0] = v;
+  return make(d, [], opts, null);
 }
 
 /** An uninitialised pooled tensor (op outputs). */
