@@ -154,9 +154,14 @@ export class ModelTokenizer {
     return this.tok.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids;
   }
 
+  /**
+   * ids → text. Ids past the tokenizer's vocabulary (models often pad vocab_size beyond it) decode
+   * to nothing, as in transformers; negative or non-integer ids are an error.
+   */
   decode(ids: readonly number[], opts: { skipSpecialTokens?: boolean } = {}): string {
-    for (const id of ids) if (!Number.isSafeInteger(id) || id < 0 || id >= this.size) throw new TokenizerError(`token id ${id} is outside the vocabulary (0..${this.size - 1})`);
-    return this.tok.decode([...ids], { skip_special_tokens: opts.skipSpecialTokens ?? false });
+    for (const id of ids) if (!Number.isSafeInteger(id) || id < 0) throw new TokenizerError(`token id ${id} is not a valid id`);
+    const known = ids.filter((id) => id < this.size);
+    return this.tok.decode(known, { skip_special_tokens: opts.skipSpecialTokens ?? false });
   }
 
   /** The token string of one id (for display), or undefined. */
