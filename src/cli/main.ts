@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerModel } from './commands/model.js';
+import { register as registerGenerate } from './commands/generate.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerBench(program);
   registerModel(program);
+  registerGenerate(program);
   return program;
 }
 

@@ -5,6 +5,9 @@ import { DEFAULTS, InitError, initModel, PRESETS, type InitSpec } from '../../mo
 import { formatModelInfo, modelInfo } from '../../model/info.js';
 import { parameterCount, type Arch } from '../../model/config.js';
 import type { DType } from '../../model/safetensors.js';
+import { loadModel } from '../../model/load.js';
+import { loadAdapter } from '../../model/lora.js';
+import { noGrad, scope } from '../../engine/index.js';
 
 function int(name: string, min = 1) {
   return (v: string): number => {
@@ -110,6 +113,45 @@ export function register(program: Command): void {
     .action((dir: string, o: { json?: boolean }) => {
       const info = userErrors(() => modelInfo(dir));
       process.stdout.write(o.json ? JSON.stringify(info, null, 2) + '\n' : formatModelInfo(info));
+    });
+
+  registerForward(model);
+}
+
+/** Loads a model folder and, optionally, a PEFT adapter on it, turning file problems into CliErrors. */
+export function loadForCli(modelDir: string, adapterDir?: string) {
+  return userErrors(() => {
+    const model = loadModel(modelDir);
+    if (adapterDir) loadAdapter(model, adapterDir);
+    return model;
+  });
+}
+
+export function registerForward(model: Command): void {
+  model
+    .command('forward')
+    .description('print the logits at every position of one id sequence (to compare with other implementations)')
+    .requiredOption('--model <dir>', 'model folder (Hugging Face layout)')
+    .option('--adapter <dir>', 'PEFT LoRA adapter folder')
+    .requiredOption('--ids <list>', 'comma-separated token ids, e.g. 1,2,3')
+    .option('--json', 'print {"logits": [[...], ...]} (one row of vocab_size values per position)')
+    .action((o: { model: string; adapter?: string; ids: string; json?: boolean }) => {
+      const ids = o.ids.split(',').map((x) => x.trim());
+      if (ids.length === 0 || ids.some((x) => !/^\d+$/.test(x))) throw new CliError(`--ids must be comma-separated non-negative integers, got "${o.ids}"`);
+      const m = loadForCli(o.model, o.adapter);
+      const V = m.config.vocabSize;
+      const bad = ids.find((x) => Number(x) >= V);
+      if (bad !== undefined) throw new CliError(`--ids: token id ${bad} is outside the vocabulary of ${o.model} (0..${V - 1})`);
+      const logits = noGrad(() => scope(() => m.forward(Int32Array.from(ids, Number), 1, ids.length).data.slice()));
+      const rows = ids.map((_, t) => Array.from(logits.subarray(t * V, (t + 1) * V)));
+      if (o.json) {
+        process.stdout.write(JSON.stringify({ logits: rows }) + '\n');
+        return;
+      }
+      rows.forEach((r, t) => {
+        const top = r.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 5);
+        process.stdout.write(`${t}\tid ${ids[t]}\ttop: ${top.map(([v, i]) => `${i} (${v.toFixed(4)})`).join(', ')}\n`);
+      });
     });
 }
 
