@@ -5,6 +5,7 @@
 export type Benchmark = { description: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 export const benchmarks: Record<string, Benchmark> = {};
+benchmarks.model = { description: 'transformer: LoRA fwd/fwd+bwd and KV-cache sampling tokens/s (--preset smollm-135m|tiny or --model DIR)', load: () => import('./model.js') };
 
 export async function runBenchmark(name: string, args: string[]): Promise<number> {
   const b = benchmarks[name];
