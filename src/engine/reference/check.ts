@@ -27,12 +27,12 @@ export function dims(op: string, d: Record<string, number>): void {
 }
 
 export function floats(op: string, name: string, a: unknown, len: number, shape: string): void {
-  need(a instanceof Float32Array || a instanceof Float64Array, op, `${name} must be a Float32Array (${shape}), got ${describe(a)}`);
+  need(a instanceof Float32Array || a instanceof Float64Array, op, `${name} must be a Float32Array ${shape}, got ${describe(a)}`);
   need((a as Floats).length >= len, op, `${name} has ${(a as Floats).length} elements, needs ${len} for shape ${shape}`);
 }
 
 export function ints(op: string, name: string, a: unknown, len: number, shape: string): void {
-  need(a instanceof Int32Array, op, `${name} must be an Int32Array (${shape}), got ${describe(a)}`);
+  need(a instanceof Int32Array, op, `${name} must be an Int32Array ${shape}, got ${describe(a)}`);
   need((a as Int32Array).length >= len, op, `${name} has ${(a as Int32Array).length} elements, needs ${len} for shape ${shape}`);
 }
 
