@@ -73,6 +73,10 @@ export function sample(model: Transformer, prompts: readonly (readonly number[])
   if (opts.stopTokenIds === undefined || opts.stopOnEos !== false)
     for (const id of opts.tokenizer?.eosTokenIds ?? model.config.eosTokenIds) stopIds.add(id);
   const stops = opts.stopStrings ?? [];
+  // A stop string that completes at this step ends within the newest token and starts at most its
+  // length before; tokens decode to at least one character, so a window of that many tokens (plus
+  // slack for tokens that are partial UTF-8) finds it without decoding the whole sample every step.
+  const stopWindow = Math.max(0, ...stops.map((x) => x.length)) + 16;
   const tok = opts.tokenizer;
   const seed = opts.seed ?? 0;
   const rngs = prompts.map((_, i) => new Rng((seed + Math.imul(i + 1, 0x9e3779b1)) >>> 0));
@@ -101,7 +105,7 @@ export function sample(model: Transformer, prompts: readonly (readonly number[])
       s.tokens.push(c.token);
       s.logprobs.push(c.logprob);
       input[i] = c.token;
-      if (stopIds.has(c.token) || (stops.length && tok && findStop(tok.decode(s.tokens), stops) >= 0)) {
+      if (stopIds.has(c.token) || (stops.length && tok && findStop(tok.decode(s.tokens.slice(-stopWindow)), stops) >= 0)) {
         s.finishReason = 'stop';
         rows[i] = -1;
       } else alive++;

@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parameterCount, readConfig } from '../../model/config.js';
 import { readCheckpoint } from '../../model/checkpoint.js';
+import { loadModel } from '../../model/load.js';
+import { addLora, saveAdapter } from '../../model/lora.js';
+import { noGrad, Rng, scope } from '../../engine/index.js';
 
 const bin = fileURLToPath(new URL('../main.js', import.meta.url));
 const FIX = fileURLToPath(new URL('../../../../src/model/fixtures/', import.meta.url));
@@ -86,6 +89,23 @@ test('rft model forward --json prints the logits the fixture implementation comp
   assert.equal(got.length, fx.ids.length);
   assert.equal(got[0]!.length, 64);
   got.forEach((row, t) => row.forEach((v, i) => assert.ok(Math.abs(v - fx.logits[t][i]) < 1e-3)));
+  // With an adapter: the logits the in-process model computes with that adapter loaded.
+  const dir = mkdtempSync(join(tmpdir(), 'rft-fwd-'));
+  try {
+    const m = loadModel(join(FIX, 'llama'));
+    const a = addLora(m, { r: 2, alpha: 4, dropout: 0, targetModules: ['v_proj', 'up_proj'] }, new Rng(3));
+    for (const p of a.parameters()) for (let i = 0; i < p.size; i++) p.data[i] = 0.2 * Math.sin(i + p.size);
+    saveAdapter(m, dir);
+    const want = noGrad(() => scope(() => Array.from(m.forward(Int32Array.from([3, 4, 5]), 1, 3).data)));
+    const withA = rft('model', 'forward', '--model', join(FIX, 'llama'), '--adapter', dir, '--ids', '3,4,5', '--json');
+    assert.equal(withA.status, 0, withA.stderr);
+    const flat = (JSON.parse(withA.stdout).logits as number[][]).flat();
+    flat.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5));
+    const base = (JSON.parse(rft('model', 'forward', '--model', join(FIX, 'llama'), '--ids', '3,4,5', '--json').stdout).logits as number[][]).flat();
+    assert.ok(base.some((v, i) => Math.abs(v - want[i]!) > 1e-3), 'the adapter changes the logits');
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
   const bad = rft('model', 'forward', '--model', join(FIX, 'llama'), '--ids', '1,x');
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--ids must be comma-separated/);
