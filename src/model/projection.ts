@@ -48,6 +48,7 @@ export class Projection {
     const l = this.lora;
     if (!l || !mode.adapters) return y;
     const xin = mode.training && l.dropout > 0 && mode.rng ? dropout(x, l.dropout, mode.rng) : x;
-    return add(y, scale(linear(linear(xin, l.A), l.B), l.scaling));
+    // Scale the (rows, r) intermediate rather than the (rows, out) product: r ≪ out.
+    return add(y, linear(scale(linear(xin, l.A), l.scaling), l.B));
   }
 }
