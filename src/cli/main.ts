@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { register as registerBench } from './commands/bench.js';
+import { register as registerDataset } from './commands/dataset.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   registerBench(program);
+  registerDataset(program);
   return program;
 }
 

@@ -27,7 +27,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function asMessages(v: unknown, field: string, defaultRole: 'user' | 'assistant'): ChatMessage[] {
   if (typeof v === 'string') return [{ role: defaultRole, content: v }];
-  if (Array.isArray(v) && v.every((m) => isObject(m) && typeof m.role === 'string')) return v as ChatMessage[];
+  if (Array.isArray(v) && v.every((m) => isObject(m) && typeof m.role === 'string')) return (v as ChatMessage[]).slice(); // never mutate the input
   throw new ConvertError(`"${field}" must be a string or an array of chat messages ({ role, content }), got ${Array.isArray(v) ? 'an array of non-messages' : typeof v}`);
 }
 

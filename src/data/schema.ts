@@ -146,7 +146,9 @@ export function checkRow(value: unknown, kind: RowKind = 'rft'): RowProblem[] {
   if (!parsed.success) {
     for (const iss of parsed.error.issues) {
       const input = getPath(value, iss.path);
-      problems.push({ code: codeFor(iss.path, input), path: formatPath(iss.path), message: iss.message });
+      const code = codeFor(iss.path, input);
+      const hint = code === 'missing_messages' && 'prompt' in value ? ' (this is a prompt-style row: `rft dataset convert` turns it into a chat row)' : '';
+      problems.push({ code, path: formatPath(iss.path), message: iss.message + hint });
     }
   }
   const messages = (value as { messages?: unknown }).messages;
