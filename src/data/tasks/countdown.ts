@@ -40,7 +40,7 @@ export interface CountdownKnobs {
 }
 
 export const countdownKnobs: KnobSpec[] = [
-  { name: 'count', type: 'int', description: 'how many numbers (3-6)', default: 4 },
+  { name: 'count', type: 'int', description: 'how many numbers (2-6)', default: 4 },
   { name: 'num-min', type: 'int', description: 'smallest number', default: 1 },
   { name: 'num-max', type: 'int', description: 'largest number', default: 99 },
   { name: 'target-min', type: 'int', description: 'smallest target', default: 1 },
