@@ -59,4 +59,7 @@ test('writeJsonl round-trips, replaces atomically and leaves no temp file', asyn
   await assert.rejects(writeJsonl(file, [{ ok: 1 }, undefined]), /cannot write/);
   assert.deepEqual(await readJsonl(file), rows);
   assert.deepEqual(await readdir(dir), ['out.jsonl']);
+  // Missing directories are created.
+  assert.equal(await writeJsonl(join(dir, 'a', 'b', 'c.jsonl'), [{ x: 1 }]), 1);
+  assert.deepEqual(await readJsonl(join(dir, 'a', 'b', 'c.jsonl')), [{ x: 1 }]);
 });

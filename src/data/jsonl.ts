@@ -6,7 +6,7 @@
  * crash never leaves a half-written dataset under the real name.
  */
 import { createReadStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** One non-blank line of a JSONL file: its 1-based line number, size, and parsed value or error. */
@@ -92,10 +92,11 @@ export function toJsonlLine(value: unknown): string {
 }
 
 /**
- * Writes values as JSONL atomically (temp file in the same directory, fsync, rename).
- * Returns the number of lines written.
+ * Writes values as JSONL atomically (temp file in the same directory, fsync, rename), creating
+ * the directory if needed. Returns the number of lines written.
  */
 export async function writeJsonl(path: string, values: Iterable<unknown> | AsyncIterable<unknown>): Promise<number> {
+  await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   const fh = await open(tmp, 'w');
   let n = 0;
@@ -122,6 +123,11 @@ export async function writeJsonl(path: string, values: Iterable<unknown> | Async
     await rm(tmp, { force: true });
     throw e;
   }
-  await rename(tmp, path);
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
   return n;
 }

@@ -48,7 +48,14 @@ test('user errors are one line on stderr with exit code 2, never a stack trace',
   const split = rft(['dataset', 'split', file, '--eval', '0.5']);
   assert.equal(split.status, 2);
   assert.match(split.stderr, /bad\.jsonl:2: bad JSON.*rft dataset validate/);
-  for (const r of [missing, knob, n, split]) assert.doesNotMatch(r.stderr, /\n\s+at /);
+  const blocked = rft(['dataset', 'generate', 'countdown', '--out-dir', join(file, 'sub'), '--n', '2']);
+  assert.equal(blocked.status, 2);
+  assert.match(blocked.stderr, /cannot create directory .*bad\.jsonl\/sub: a file is in the way/);
+  await writeFile(join(dir, 'ok.jsonl'), '{"prompt":"a"}\n');
+  const intoDir = rft(['dataset', 'convert', join(dir, 'ok.jsonl'), '--out', dir]);
+  assert.equal(intoDir.status, 2);
+  assert.match(intoDir.stderr, /it is a directory/);
+  for (const r of [missing, knob, n, split, blocked, intoDir]) assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
 
 test('generate -> from-sft -> split -> stats pipeline on word problems', async () => {

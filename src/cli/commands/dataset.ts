@@ -35,10 +35,16 @@ const out = (s: string) => process.stdout.write(s + '\n');
 /** Turns file-system and parse errors into messages that say what and where. */
 function userError(e: unknown, file: string): never {
   const err = e as NodeJS.ErrnoException;
-  if (err instanceof JsonlError) throw new CliError(`${err.message} (run "rft dataset validate ${file}" to list every problem)`);
-  if (err?.code === 'ENOENT') throw new CliError(`cannot read ${file}: no such file`);
-  if (err?.code === 'EISDIR') throw new CliError(`cannot read ${file}: it is a directory, not a JSONL file`);
-  if (err?.code === 'EACCES') throw new CliError(`cannot access ${file}: permission denied`);
+  if (err instanceof JsonlError) throw new CliError(`${err.message} (run "rft dataset validate ${err.file}" to list every problem)`);
+  // System errors name the path that failed (the input, an output, or a directory).
+  const path = (err as { dest?: string })?.dest ?? err?.path ?? file; // rename errors: the destination
+  if ((err?.code === 'EEXIST' || err?.code === 'ENOTDIR') && err.syscall === 'mkdir') {
+    throw new CliError(`cannot create directory ${path}: a file is in the way (choose another output directory)`);
+  }
+  if (err?.code === 'ENOENT') throw new CliError(`cannot read ${path}: no such file`);
+  if (err?.code === 'EISDIR') throw new CliError(`cannot use ${path}: it is a directory, not a JSONL file`);
+  if (err?.code === 'EACCES' || err?.code === 'EPERM') throw new CliError(`cannot access ${path}: permission denied`);
+  if (typeof err?.code === 'string' && err.syscall) throw new CliError(`${path}: ${err.message}`);
   if (err instanceof RangeError || err instanceof ConvertError) throw new CliError(err.message);
   throw e;
 }
@@ -160,8 +166,12 @@ function registerSplit(ds: Command): void {
       }
       const trainPath = o.outTrain ?? defaultOut(file, 'train');
       const evalPath = o.outEval ?? defaultOut(file, 'eval');
-      await writeJsonl(trainPath, result.train);
-      await writeJsonl(evalPath, result.eval);
+      try {
+        await writeJsonl(trainPath, result.train);
+        await writeJsonl(evalPath, result.eval);
+      } catch (e) {
+        userError(e, trainPath);
+      }
       if (o.json) out(JSON.stringify({ train: { path: trainPath, rows: result.train.length }, eval: { path: evalPath, rows: result.eval.length }, strata: result.strata }));
       else {
         out(`train ${result.train.length} rows -> ${trainPath}`);
@@ -189,7 +199,11 @@ function registerConvert(ds: Command): void {
           throw e;
         }
       });
-      await writeJsonl(o.out, converted);
+      try {
+        await writeJsonl(o.out, converted);
+      } catch (e) {
+        userError(e, o.out);
+      }
       out(`${converted.length} rows -> ${o.out}`);
     });
 }
@@ -280,8 +294,7 @@ function registerGenerate(ds: Command): void {
     try {
       report = await generateTask(taskName, { outDir: o.outDir as string, n: o.n as number, seed: o.seed as number, knobs });
     } catch (e) {
-      if (e instanceof RangeError) throw new CliError(e.message);
-      throw e;
+      userError(e, o.outDir as string);
     }
     if (o.json) out(JSON.stringify(report));
     else {
