@@ -5,6 +5,7 @@
 export type Benchmark = { description: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 export const benchmarks: Record<string, Benchmark> = {};
+benchmarks.datasets = { description: 'rows/s of the task generators and of dataset validation', load: () => import('./datasets.js') };
 
 export async function runBenchmark(name: string, args: string[]): Promise<number> {
   const b = benchmarks[name];

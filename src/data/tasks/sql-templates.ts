@@ -42,8 +42,33 @@ export const SQL_TEMPLATES: SqlTemplate[] = [
     make(rng, db) {
       const cat = rng.pick(column<string>(db, 'SELECT DISTINCT category FROM products ORDER BY category'));
       const prices = column<number>(db, `SELECT price FROM products WHERE category = ${lit(cat)} ORDER BY price`);
-      const threshold = Math.floor(rng.pick(prices.slice(0, -1)));
+      const threshold = rng.int(Math.floor(prices[0]!), Math.max(Math.floor(prices[0]!), Math.ceil(prices.at(-1)!) - 1));
       return { question: `Which products in the ${cat} category cost more than ${threshold}? Give their names and prices.`, sql: `SELECT name, price FROM products WHERE category = ${lit(cat)} AND price > ${threshold};` };
+    },
+  },
+  {
+    id: 'products-price-range', level: 'easy',
+    make(rng, db) {
+      const lo = rng.int(2, 150);
+      const hi = lo + rng.int(5, 60);
+      return { question: `Which products cost between ${lo} and ${hi} (inclusive)? Give name, category and price.`, sql: `SELECT name, category, price FROM products WHERE price BETWEEN ${lo} AND ${hi};` };
+    },
+  },
+  {
+    id: 'customers-signed-up-after', level: 'easy',
+    make(rng, db) {
+      const country = rng.pick(column<string>(db, 'SELECT DISTINCT country FROM customers ORDER BY 1'));
+      const day = rng.pick(column<string>(db, `SELECT signup_date FROM customers WHERE country = ${lit(country)} ORDER BY 1`));
+      return { question: `List the names and emails of customers from ${country} who signed up after ${day}.`, sql: `SELECT name, email FROM customers WHERE country = ${lit(country)} AND signup_date > ${lit(day)};` };
+    },
+  },
+  {
+    id: 'orders-between-dates', level: 'easy',
+    make(rng, db) {
+      const days = column<string>(db, 'SELECT DISTINCT order_date FROM orders ORDER BY 1');
+      const a = rng.int(0, days.length - 2);
+      const b = Math.min(days.length - 1, a + rng.int(1, 40));
+      return { question: `How many orders were placed from ${days[a]} to ${days[b]}, both days included?`, sql: `SELECT COUNT(*) FROM orders WHERE order_date BETWEEN ${lit(days[a]!)} AND ${lit(days[b]!)};` };
     },
   },
   {
@@ -91,6 +116,60 @@ export const SQL_TEMPLATES: SqlTemplate[] = [
       return {
         question: `Which products has ${name} ordered? List each product name once.`,
         sql: `SELECT DISTINCT p.name FROM customers c JOIN orders o ON o.customer_id = c.id JOIN order_items oi ON oi.order_id = o.id JOIN products p ON p.id = oi.product_id WHERE c.name = ${lit(name)};`,
+      };
+    },
+  },
+  {
+    id: 'customer-order-count', level: 'medium',
+    make(rng, db) {
+      const name = rng.pick(column<string>(db, 'SELECT DISTINCT c.name FROM customers c JOIN orders o ON o.customer_id = c.id ORDER BY 1'));
+      const status = rng.pick(['', ...column<string>(db, 'SELECT DISTINCT status FROM orders ORDER BY 1')]);
+      return status === ''
+        ? { question: `How many orders has ${name} placed?`, sql: `SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.name = ${lit(name)};` }
+        : { question: `How many of ${name}'s orders have the status '${status}'?`, sql: `SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.name = ${lit(name)} AND o.status = ${lit(status)};` };
+    },
+  },
+  {
+    id: 'product-units-sold', level: 'medium',
+    make(rng, db) {
+      const product = rng.pick(column<string>(db, 'SELECT DISTINCT p.name FROM products p JOIN order_items oi ON oi.product_id = p.id ORDER BY 1'));
+      const year = rng.pick(column<string>(db, "SELECT DISTINCT strftime('%Y', order_date) FROM orders ORDER BY 1"));
+      return {
+        question: `How many units of the product '${product}' were sold in orders placed in ${year}?`,
+        sql: `SELECT SUM(oi.quantity) FROM order_items oi JOIN products p ON p.id = oi.product_id JOIN orders o ON o.id = oi.order_id WHERE p.name = ${lit(product)} AND strftime('%Y', o.order_date) = ${lit(year)};`,
+      };
+    },
+  },
+  {
+    id: 'customer-spend', level: 'hard',
+    make(rng, db) {
+      const name = rng.pick(column<string>(db, "SELECT DISTINCT c.name FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.status <> 'cancelled' ORDER BY 1"));
+      return {
+        question: `How much has ${name} spent in total (quantity times unit price) on orders that were not cancelled?`,
+        sql: `SELECT SUM(oi.quantity * oi.unit_price) FROM customers c JOIN orders o ON o.customer_id = c.id JOIN order_items oi ON oi.order_id = o.id WHERE c.name = ${lit(name)} AND o.status <> 'cancelled';`,
+      };
+    },
+  },
+  {
+    id: 'product-buyers', level: 'hard',
+    make(rng, db) {
+      const product = rng.pick(column<string>(db, 'SELECT DISTINCT p.name FROM products p JOIN order_items oi ON oi.product_id = p.id ORDER BY 1'));
+      const country = rng.pick(['', ...column<string>(db, 'SELECT DISTINCT country FROM customers ORDER BY 1')]);
+      const where = country === '' ? '' : ` AND c.country = ${lit(country)}`;
+      return {
+        question: `Which customers${country === '' ? '' : ` from ${country}`} have bought the product '${product}'? List each name once.`,
+        sql: `SELECT DISTINCT c.name FROM customers c JOIN orders o ON o.customer_id = c.id JOIN order_items oi ON oi.order_id = o.id JOIN products p ON p.id = oi.product_id WHERE p.name = ${lit(product)}${where};`,
+      };
+    },
+  },
+  {
+    id: 'city-revenue', level: 'hard',
+    make(rng, db) {
+      const city = rng.pick(column<string>(db, 'SELECT DISTINCT c.city FROM customers c JOIN orders o ON o.customer_id = c.id ORDER BY 1'));
+      const status = rng.pick(column<string>(db, 'SELECT DISTINCT status FROM orders ORDER BY 1'));
+      return {
+        question: `What is the total value (quantity times unit price) of the ${status} orders of customers living in ${city}?`,
+        sql: `SELECT SUM(oi.quantity * oi.unit_price) FROM customers c JOIN orders o ON o.customer_id = c.id JOIN order_items oi ON oi.order_id = o.id WHERE c.city = ${lit(city)} AND o.status = ${lit(status)};`,
       };
     },
   },
