@@ -22,6 +22,10 @@ test('the reader strips a BOM and CRLF, skips blank lines and keeps true line nu
   assert.equal(recs[1]!.bytes, Buffer.byteLength('{"a":"é"}'));
   assert.match(recs[2]!.error!, /bad JSON/);
   assert.deepEqual(recs[3]!.value, { a: 3 }); // last line without a newline
+  await writeFile(file, Buffer.concat([Buffer.from('{"a":1}\n{"a":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]));
+  const latin = await collect(file);
+  assert.deepEqual(latin[0]!.value, { a: 1 });
+  assert.equal(latin[1]!.error, 'invalid UTF-8: the file must be UTF-8 encoded');
   assert.deepEqual([...parseJsonlText('\ufeff{"a":1}\r\n\r\n  \n{"a":"é"}\r\n{bad\n{"a":3}')].map((r) => r.line), [1, 4, 5, 6]);
 });
 

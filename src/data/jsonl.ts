@@ -5,6 +5,7 @@
  * The writer is atomic: it writes a temp file beside the target and renames it into place, so a
  * crash never leaves a half-written dataset under the real name.
  */
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -35,9 +36,15 @@ function* lineToRecord(buf: Buffer, line: number): Generator<JsonlRecord> {
   let end = buf.length;
   if (line === 1 && end >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) start = 3;
   if (end > start && buf[end - 1] === 0x0d) end--;
-  const text = buf.toString('utf8', start, end);
+  const body = buf.subarray(start, end);
+  // Decoding would silently turn bad bytes into U+FFFD: report them instead.
+  if (!isUtf8(body)) {
+    yield { line, bytes: body.length, error: 'invalid UTF-8: the file must be UTF-8 encoded' };
+    return;
+  }
+  const text = body.toString('utf8');
   if (text.trim() === '') return;
-  yield parseLine(text, line, end - start);
+  yield parseLine(text, line, body.length);
 }
 
 /** Streams the records of a JSONL file (async), one line in memory at a time. */
