@@ -9,6 +9,7 @@ import { register as registerBench } from './commands/bench.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerModel } from './commands/model.js';
 import { register as registerGenerate } from './commands/generate.js';
+import { register as registerDataset } from './commands/dataset.js';
 
 export { CliError };
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerModel(program);
   registerGenerate(program);
+  registerDataset(program);
   return program;
 }
 
