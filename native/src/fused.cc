@@ -1,4 +1,358 @@
+// N-API entry points of the fused kernels, exported under the Kernels method names of
+// src/engine/kernels.ts with the same arguments. Each checks its arguments (fused_args.h), then
+// splits the work over the thread pool in fixed partitions and runs the kernel body compiled for
+// the best instruction set this CPU has (fused_kernels.inc). Cross-row reductions (rmsnorm's dw,
+// embedding scatter-add) are split by column or reduced in a fixed block order, so results do not
+// depend on the number of threads.
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
 #include "addon.h"
+#include "fused_args.h"
+#include "fused_kernels.h"
+#include "threadpool.h"
+
 namespace rft {
-void RegisterFused(Napi::Env, Napi::Object) {}
+namespace {
+
+const FusedKernels* pickKernels() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma"))
+    return &avx512::fusedKernels;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &avx2::fusedKernels;
+  return &portable::fusedKernels;
+}
+
+const FusedKernels* K = pickKernels();
+
+// Rows per task so that each task has at least ~16k elements of work.
+int64_t rowGrain(int64_t cols) { return cols >= 16384 ? 1 : 16384 / (cols > 0 ? cols : 1); }
+constexpr int64_t kElemGrain = 16384;
+
+Napi::Value RmsnormForward(const Napi::CallbackInfo& info) {
+  Args a(info, "rmsnormForward", 7);
+  const int64_t rows = a.dim(4, "rows"), dim = a.dim(5, "dim");
+  const double eps = a.number(6, "eps");
+  const int64_t n = a.product({rows, dim});
+  const std::string s = shapeOf({rows, dim});
+  const float* x = a.f32(0, "x", n, s);
+  const float* w = a.f32(1, "w", dim, shapeOf({dim}));
+  float* y = a.f32(2, "y", n, s);
+  float* rstd = a.f32(3, "rstd", rows, shapeOf({rows}));
+  parallel_for(rows, rowGrain(dim), [&](int64_t r0, int64_t r1) { K->rmsnormForward(x, w, y, rstd, r0, r1, dim, (float)eps); });
+  return info.Env().Undefined();
+}
+
+Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "rmsnormBackward", 8);
+  const int64_t rows = a.dim(6, "rows"), dim = a.dim(7, "dim");
+  const int64_t n = a.product({rows, dim});
+  const std::string s = shapeOf({rows, dim});
+  const float* dy = a.f32(0, "dy", n, s);
+  const float* x = a.f32(1, "x", n, s);
+  const float* w = a.f32(2, "w", dim, shapeOf({dim}));
+  const float* rstd = a.f32(3, "rstd", rows, shapeOf({rows}));
+  float* dx = a.f32(4, "dx", n, s);
+  float* dw = a.f32(5, "dw", dim, shapeOf({dim}), true);
+  // Fixed blocks of rows, each with its own partial dw, summed in block order below.
+  constexpr int64_t kBlock = 32;
+  const int64_t blocks = (rows + kBlock - 1) / kBlock;
+  std::vector<float> part(dw ? blocks * dim : 0);
+  float* partp = part.data();
+  parallel_for(blocks, rowGrain(kBlock * dim), [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; b++) {
+      const int64_t r0 = b * kBlock, r1 = r0 + kBlock < rows ? r0 + kBlock : rows;
+      K->rmsnormBackward(dy, x, w, rstd, dx, dw ? partp + b * dim : nullptr, r0, r1, dim);
+    }
+  });
+  if (dw) {
+    parallel_for(dim, 256, [&](int64_t c0, int64_t c1) {
+      for (int64_t b = 0; b < blocks; b++)
+        for (int64_t c = c0; c < c1; c++) dw[c] += partp[b * dim + c];
+    });
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Rope(const Napi::CallbackInfo& info) {
+  Args a(info, "rope", 9);
+  const int64_t rows = a.dim(5, "rows"), heads = a.dim(6, "heads"), D = a.dim(7, "headDim");
+  const bool inverse = a.flag(8, "inverse");
+  if (D % 2 != 0) a.fail("headDim must be even, got " + std::to_string(D));
+  const int64_t n = a.product({rows, heads, D});
+  const std::string s = shapeOf({rows, heads, D});
+  const float* x = a.f32(0, "x", n, s);
+  float* y = a.f32(1, "y", n, s);
+  const int32_t* pos = a.i32(2, "positions", rows, shapeOf({rows}));
+  const int64_t half = D / 2;
+  const int64_t cosLen = a.f32Length(3, "cos", "(maxPos, " + std::to_string(half) + ")");
+  const int64_t sinLen = a.f32Length(4, "sin", "(maxPos, " + std::to_string(half) + ")");
+  const float* cos = a.f32(3, "cos", 0, "");
+  const float* sin = a.f32(4, "sin", 0, "");
+  if (half > 0) a.idsInRange(pos, rows, (cosLen < sinLen ? cosLen : sinLen) / half, "positions");
+  parallel_for(rows, rowGrain(heads * D), [&](int64_t r0, int64_t r1) { K->rope(x, y, pos, cos, sin, r0, r1, heads, D, inverse); });
+  return info.Env().Undefined();
+}
+
+Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
+  Args a(info, "swigluForward", 4);
+  const int64_t n = a.dim(3, "n");
+  const std::string s = shapeOf({n});
+  const float* gate = a.f32(0, "gate", n, s);
+  const float* up = a.f32(1, "up", n, s);
+  float* out = a.f32(2, "out", n, s);
+  parallel_for(n, kElemGrain, [&](int64_t i0, int64_t i1) { K->swigluForward(gate, up, out, i0, i1); });
+  return info.Env().Undefined();
+}
+
+Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "swigluBackward", 6);
+  const int64_t n = a.dim(5, "n");
+  const std::string s = shapeOf({n});
+  const float* gate = a.f32(0, "gate", n, s);
+  const float* up = a.f32(1, "up", n, s);
+  const float* dout = a.f32(2, "dout", n, s);
+  float* dgate = a.f32(3, "dgate", n, s);
+  float* dup = a.f32(4, "dup", n, s);
+  parallel_for(n, kElemGrain, [&](int64_t i0, int64_t i1) { K->swigluBackward(gate, up, dout, dgate, dup, i0, i1); });
+  return info.Env().Undefined();
+}
+
+// Reads B..scale, qStart, kStart starting at argument `first` and checks the positions.
+AttnArgs attentionDims(const Args& a, size_t first) {
+  AttnArgs t{};
+  t.B = a.dim(first, "B");
+  t.Tq = a.dim(first + 1, "Tq");
+  t.Tk = a.dim(first + 2, "Tk");
+  t.Hq = a.dim(first + 3, "Hq");
+  t.Hkv = a.dim(first + 4, "Hkv");
+  t.D = a.dim(first + 5, "D");
+  t.scale = (float)a.number(first + 6, "scale");
+  if (t.Hkv == 0 || t.Hq % t.Hkv != 0)
+    a.fail("Hq (" + std::to_string(t.Hq) + ") must be a multiple of Hkv (" + std::to_string(t.Hkv) + ")");
+  a.product({t.B, t.Tq, t.Hq, t.D});
+  a.product({t.B, t.Tk, t.Hkv, t.D});
+  t.qStart = a.i32(first + 7, "qStart", t.B, shapeOf({t.B}));
+  t.kStart = a.i32(first + 8, "kStart", t.B, shapeOf({t.B}));
+  for (int64_t b = 0; b < t.B; b++) {
+    if (t.qStart[b] < 0 || t.qStart[b] + t.Tq > t.Tk)
+      a.fail("qStart[" + std::to_string(b) + "] = " + std::to_string(t.qStart[b]) + " puts queries at positions " +
+             std::to_string(t.qStart[b]) + ".." + std::to_string(t.qStart[b] + t.Tq - 1) + ", outside the " +
+             std::to_string(t.Tk) + " keys");
+    if (t.kStart[b] < 0) a.fail("kStart[" + std::to_string(b) + "] = " + std::to_string(t.kStart[b]) + " must be ≥ 0");
+  }
+  return t;
+}
+
+std::string qShape(const AttnArgs& t) {
+  return "(B=" + std::to_string(t.B) + ", Tq=" + std::to_string(t.Tq) + ", Hq=" + std::to_string(t.Hq) + ", D=" + std::to_string(t.D) + ")";
+}
+std::string kvShape(const AttnArgs& t) {
+  return "(B=" + std::to_string(t.B) + ", Tk=" + std::to_string(t.Tk) + ", Hkv=" + std::to_string(t.Hkv) + ", D=" + std::to_string(t.D) + ")";
+}
+std::string lseShape(const AttnArgs& t) {
+  return "(B=" + std::to_string(t.B) + ", Hq=" + std::to_string(t.Hq) + ", Tq=" + std::to_string(t.Tq) + ")";
+}
+
+Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  Args a(info, "attentionForward", 14);
+  AttnArgs t = attentionDims(a, 5);
+  const int64_t nq = t.B * t.Tq * t.Hq * t.D, nkv = t.B * t.Tk * t.Hkv * t.D;
+  t.q = a.f32(0, "q", nq, qShape(t));
+  t.k = a.f32(1, "k", nkv, kvShape(t));
+  t.v = a.f32(2, "v", nkv, kvShape(t));
+  t.out = a.f32(3, "out", nq, qShape(t));
+  t.lse = a.f32(4, "lse", t.B * t.Hq * t.Tq, lseShape(t));
+  // Tasks: (batch, kv head, block of queries); a block holds up to 64 (query, head) rows.
+  const int64_t G = t.Hq / t.Hkv;
+  const int64_t BQ = G >= 64 ? 1 : 64 / G;
+  const int64_t qBlocks = (t.Tq + BQ - 1) / BQ;
+  parallel_for(t.B * t.Hkv * qBlocks, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t task = t0; task < t1; task++) {
+      const int64_t qb = task % qBlocks, bh = task / qBlocks;
+      const int64_t i0 = qb * BQ, i1 = i0 + BQ < t.Tq ? i0 + BQ : t.Tq;
+      K->attentionForward(t, bh / t.Hkv, bh % t.Hkv, i0, i1);
+    }
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "attentionBackward", 18);
+  AttnArgs t = attentionDims(a, 9);
+  const int64_t nq = t.B * t.Tq * t.Hq * t.D, nkv = t.B * t.Tk * t.Hkv * t.D;
+  t.q = a.f32(0, "q", nq, qShape(t));
+  t.k = a.f32(1, "k", nkv, kvShape(t));
+  t.v = a.f32(2, "v", nkv, kvShape(t));
+  t.out = a.f32(3, "out", nq, qShape(t));
+  t.lse = a.f32(4, "lse", t.B * t.Hq * t.Tq, lseShape(t));
+  t.dout = a.f32(5, "dout", nq, qShape(t));
+  t.dq = a.f32(6, "dq", nq, qShape(t));
+  t.dk = a.f32(7, "dk", nkv, kvShape(t));
+  t.dv = a.f32(8, "dv", nkv, kvShape(t));
+  // One task per (batch, kv head): it alone writes that head's dk, dv and its query heads' dq.
+  parallel_for(t.B * t.Hkv, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t bh = t0; bh < t1; bh++) K->attentionBackward(t, bh / t.Hkv, bh % t.Hkv);
+  });
+  return info.Env().Undefined();
+}
+
+// softmaxForward / logSoftmaxForward (x, y, rows, cols) and their backwards (y, dy, dx, rows, cols).
+template <int NARR>
+Napi::Value RowWise(const Napi::CallbackInfo& info, const char* op, const char* const* names,
+                    void (*fwd)(const float*, float*, int64_t, int64_t, int64_t),
+                    void (*bwd)(const float*, const float*, float*, int64_t, int64_t, int64_t)) {
+  Args a(info, op, NARR + 2);
+  const int64_t rows = a.dim(NARR, "rows"), cols = a.dim(NARR + 1, "cols");
+  const int64_t n = a.product({rows, cols});
+  const std::string s = shapeOf({rows, cols});
+  float* p[NARR];
+  for (int i = 0; i < NARR; i++) p[i] = a.f32(i, names[i], n, s);
+  parallel_for(rows, rowGrain(cols), [&](int64_t r0, int64_t r1) {
+    if (NARR == 2) fwd(p[0], p[1], r0, r1, cols);
+    else bwd(p[0], p[1], p[NARR - 1], r0, r1, cols);
+  });
+  return info.Env().Undefined();
+}
+
+const char* const kFwdNames[] = {"x", "y"};
+const char* const kBwdNames[] = {"y", "dy", "dx"};
+
+Napi::Value TokenLogprobsForward(const Napi::CallbackInfo& info) {
+  Args a(info, "tokenLogprobsForward", 6);
+  const int64_t rows = a.dim(4, "rows"), vocab = a.dim(5, "vocab");
+  const float* logits = a.f32(0, "logits", a.product({rows, vocab}), shapeOf({rows, vocab}));
+  const int32_t* targets = a.i32(1, "targets", rows, shapeOf({rows}));
+  float* logp = a.f32(2, "logp", rows, shapeOf({rows}));
+  float* lse = a.f32(3, "lse", rows, shapeOf({rows}));
+  a.idsInRange(targets, rows, vocab, "targets", true);
+  parallel_for(rows, rowGrain(vocab), [&](int64_t r0, int64_t r1) { K->tokenLogprobsForward(logits, targets, logp, lse, r0, r1, vocab); });
+  return info.Env().Undefined();
+}
+
+Napi::Value TokenLogprobsBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "tokenLogprobsBackward", 7);
+  const int64_t rows = a.dim(5, "rows"), vocab = a.dim(6, "vocab");
+  const int64_t n = a.product({rows, vocab});
+  const float* logits = a.f32(0, "logits", n, shapeOf({rows, vocab}));
+  const int32_t* targets = a.i32(1, "targets", rows, shapeOf({rows}));
+  const float* lse = a.f32(2, "lse", rows, shapeOf({rows}));
+  const float* dlogp = a.f32(3, "dlogp", rows, shapeOf({rows}));
+  float* dlogits = a.f32(4, "dlogits", n, shapeOf({rows, vocab}));
+  a.idsInRange(targets, rows, vocab, "targets", true);
+  parallel_for(rows, rowGrain(vocab), [&](int64_t r0, int64_t r1) {
+    K->tokenLogprobsBackward(logits, targets, lse, dlogp, dlogits, r0, r1, vocab);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Entropy(const Napi::CallbackInfo& info) {
+  Args a(info, "entropy", 4);
+  const int64_t rows = a.dim(2, "rows"), vocab = a.dim(3, "vocab");
+  const float* logits = a.f32(0, "logits", a.product({rows, vocab}), shapeOf({rows, vocab}));
+  float* out = a.f32(1, "out", rows, shapeOf({rows}));
+  parallel_for(rows, rowGrain(vocab), [&](int64_t r0, int64_t r1) { K->entropy(logits, out, r0, r1, vocab); });
+  return info.Env().Undefined();
+}
+
+Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
+  Args a(info, "embeddingForward", 5);
+  const int64_t n = a.dim(3, "n"), dim = a.dim(4, "dim");
+  const std::string tshape = "(vocab, " + std::to_string(dim) + ")";
+  const int64_t tlen = a.f32Length(0, "table", tshape);
+  const float* table = a.f32(0, "table", 0, tshape);
+  const int32_t* ids = a.i32(1, "ids", n, shapeOf({n}));
+  float* out = a.f32(2, "out", a.product({n, dim}), shapeOf({n, dim}));
+  if (dim == 0) return info.Env().Undefined();
+  a.idsInRange(ids, n, tlen / dim, "ids");
+  parallel_for(n, rowGrain(dim), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) std::memcpy(out + i * dim, table + (int64_t)ids[i] * dim, sizeof(float) * dim);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "embeddingBackward", 5);
+  const int64_t n = a.dim(3, "n"), dim = a.dim(4, "dim");
+  const float* dout = a.f32(0, "dout", a.product({n, dim}), shapeOf({n, dim}));
+  const int32_t* ids = a.i32(1, "ids", n, shapeOf({n}));
+  const std::string tshape = "(vocab, " + std::to_string(dim) + ")";
+  const int64_t tlen = a.f32Length(2, "dtable", tshape);
+  float* dtable = a.f32(2, "dtable", 0, tshape);
+  if (dim == 0) return info.Env().Undefined();
+  a.idsInRange(ids, n, tlen / dim, "ids");
+  // Split by columns: every thread walks all ids in order, so repeated ids add deterministically.
+  const int64_t grain = n * dim >= kElemGrain ? 64 : dim;
+  parallel_for(dim, grain, [&](int64_t c0, int64_t c1) { K->embeddingBackward(dout, ids, dtable, n, dim, c0, c1); });
+  return info.Env().Undefined();
+}
+
+Napi::Value Adamw(const Napi::CallbackInfo& info) {
+  Args a(info, "adamw", 11);
+  const int64_t n = a.dim(4, "n");
+  const std::string s = shapeOf({n});
+  float* p = a.f32(0, "param", n, s);
+  const float* g = a.f32(1, "grad", n, s);
+  float* m = a.f32(2, "m", n, s);
+  float* v = a.f32(3, "v", n, s);
+  const double lr = a.number(5, "lr"), beta1 = a.number(6, "beta1"), beta2 = a.number(7, "beta2");
+  const double eps = a.number(8, "eps"), wd = a.number(9, "weightDecay"), step = a.number(10, "step");
+  if (step < 1 || step != (double)(int64_t)step) a.fail("step must be an integer ≥ 1 (it is 1-based), got " + std::to_string(step));
+  // The scalar factors in double, as the reference computes them.
+  const double bc1 = 1 - std::pow(beta1, step), bc2sqrt = std::sqrt(1 - std::pow(beta2, step));
+  const float decay = (float)(1 - lr * wd), stepSize = (float)(lr / bc1);
+  parallel_for(n, kElemGrain, [&](int64_t i0, int64_t i1) {
+    K->adamw(p, g, m, v, i0, i1, (float)beta1, (float)beta2, (float)eps, decay, stepSize, (float)bc2sqrt);
+  });
+  return info.Env().Undefined();
+}
+
+// Test hook: which instruction set the fused kernels run on, and switching it (only to one this CPU has).
+Napi::Value FusedIsa(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    Args a(info, "fusedIsa", 1);
+    if (!info[0].IsString()) a.fail("expects an instruction-set name", true);
+    const std::string want = info[0].As<Napi::String>().Utf8Value();
+    const FusedKernels* best = pickKernels();
+    const FusedKernels* order[] = {&avx512::fusedKernels, &avx2::fusedKernels, &portable::fusedKernels};
+    bool allowed = false;
+    const FusedKernels* chosen = nullptr;
+    for (const FusedKernels* k : order) {
+      if (k == best) allowed = true;
+      if (allowed && want == k->isa) chosen = k;
+    }
+    if (!chosen) a.fail("\"" + want + "\" is not available on this CPU (best: " + best->isa + ")");
+    K = chosen;
+  }
+  return Napi::String::New(info.Env(), K->isa);
+}
+
+}  // namespace
+
+void RegisterFused(Napi::Env env, Napi::Object exports) {
+  auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) {
+    exports.Set(name, Napi::Function::New(env, f, name));
+  };
+  fn("rmsnormForward", RmsnormForward);
+  fn("rmsnormBackward", RmsnormBackward);
+  fn("rope", Rope);
+  fn("swigluForward", SwigluForward);
+  fn("swigluBackward", SwigluBackward);
+  fn("attentionForward", AttentionForward);
+  fn("attentionBackward", AttentionBackward);
+  fn("softmaxForward", [](const Napi::CallbackInfo& i) { return RowWise<2>(i, "softmaxForward", kFwdNames, K->softmaxForward, nullptr); });
+  fn("softmaxBackward", [](const Napi::CallbackInfo& i) { return RowWise<3>(i, "softmaxBackward", kBwdNames, nullptr, K->softmaxBackward); });
+  fn("logSoftmaxForward", [](const Napi::CallbackInfo& i) { return RowWise<2>(i, "logSoftmaxForward", kFwdNames, K->logSoftmaxForward, nullptr); });
+  fn("logSoftmaxBackward", [](const Napi::CallbackInfo& i) { return RowWise<3>(i, "logSoftmaxBackward", kBwdNames, nullptr, K->logSoftmaxBackward); });
+  fn("tokenLogprobsForward", TokenLogprobsForward);
+  fn("tokenLogprobsBackward", TokenLogprobsBackward);
+  fn("entropy", Entropy);
+  fn("embeddingForward", EmbeddingForward);
+  fn("embeddingBackward", EmbeddingBackward);
+  fn("adamw", Adamw);
+  fn("fusedIsa", FusedIsa);
+}
+
 }  // namespace rft

@@ -1,16 +1,36 @@
 /** The pure-TypeScript reference kernels: the test oracle for native/, and the fallback engine. */
 import type { Kernels } from '../kernels.js';
 import { sgemm, sgemmBatched } from './gemm.js';
+import { rmsnormForward, rmsnormBackward } from './norm.js';
+import { rope } from './rope.js';
+import { swigluForward, swigluBackward } from './swiglu.js';
+import { attentionForward, attentionBackward } from './attention.js';
+import { softmaxForward, softmaxBackward, logSoftmaxForward, logSoftmaxBackward } from './softmax.js';
+import { tokenLogprobsForward, tokenLogprobsBackward, entropy } from './logprobs.js';
+import { embeddingForward, embeddingBackward } from './embedding.js';
+import { adamw } from './adamw.js';
 
-function missing(name: string): never {
-  throw new Error(`reference kernel ${name} is not implemented yet`);
-}
-
-const implemented: Partial<Kernels> = { name: 'reference', getThreads: () => 1, setThreads: () => {}, sgemm, sgemmBatched };
-
-export const referenceKernels: Kernels = new Proxy(implemented as Kernels, {
-  get(target, prop) {
-    if (prop in target) return (target as any)[prop];
-    return () => missing(String(prop));
-  },
-});
+export const referenceKernels: Kernels = {
+  name: 'reference',
+  getThreads: () => 1,
+  setThreads: () => {},
+  sgemm,
+  sgemmBatched,
+  rmsnormForward,
+  rmsnormBackward,
+  rope,
+  swigluForward,
+  swigluBackward,
+  attentionForward,
+  attentionBackward,
+  softmaxForward,
+  softmaxBackward,
+  logSoftmaxForward,
+  logSoftmaxBackward,
+  tokenLogprobsForward,
+  tokenLogprobsBackward,
+  entropy,
+  embeddingForward,
+  embeddingBackward,
+  adamw,
+};
