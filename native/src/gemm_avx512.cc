@@ -2,6 +2,8 @@
 // packed B and eight broadcasts of packed A). Compiled with -mavx512f (see binding.gyp).
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "gemm_isa.h"
 
 namespace rft {
@@ -9,6 +11,25 @@ namespace {
 
 #include "gemm_driver.h"
 #include "gemm_transpose_avx.h"
+#include "gemm_small.h"
+
+struct V512 {
+  using T = __m512;
+  static constexpr int W = 16;
+  static T load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
+  static T set1(float x) { return _mm512_set1_ps(x); }
+  static T zero() { return _mm512_setzero_ps(); }
+  static T fmadd(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
+  static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
+  static float reduce(T v) {
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+  }
+};
 
 struct Avx512 {
   static constexpr int MR = 8, NR = 32, KC = 256, NC = 512;
@@ -62,6 +83,7 @@ struct Avx512 {
 };
 
 void run(const GemmProblem& p, float* work) { gemm_serial<Avx512>(p, work); }
+void small_m(const GemmProblem& p, float* work) { gemm_small_m<V512>(p, work); }
 
 // 12 independent zmm FMA chains (latency 4 × up to 2 per cycle needs ≥ 8).
 double fma_loop(int64_t iters, float* sink) {
@@ -85,6 +107,6 @@ double fma_loop(int64_t iters, float* sink) {
 }  // namespace
 
 const GemmIsa kGemmAvx512 = {"avx512", Avx512::MR, Avx512::NR, Avx512::KC, Avx512::NC,
-                             gemm_workspace_floats<Avx512>(), run, fma_loop};
+                             gemm_workspace_floats<Avx512>(), run, small_m, fma_loop};
 
 }  // namespace rft

@@ -51,6 +51,6 @@ double fma_loop(int64_t iters, float* sink) {
 }  // namespace
 
 const GemmIsa kGemmPortable = {"portable", Portable::MR, Portable::NR, Portable::KC, Portable::NC,
-                               gemm_workspace_floats<Portable>(), run, fma_loop};
+                               gemm_workspace_floats<Portable>(), run, nullptr, fma_loop};
 
 }  // namespace rft
