@@ -32,7 +32,7 @@ struct V512 {
 };
 
 struct Avx512 {
-  static constexpr int MR = 8, NR = 32, KC = 256, NC = 512;
+  static constexpr int MR = 8, NR = 32, KC = 256, NC = 384;
 
   // c (MR × NR, row stride ldc) = alpha · ap·bp + beta · c; beta == 0 does not read c.
   static void kernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c,
