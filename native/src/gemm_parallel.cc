@@ -4,7 +4,8 @@
 // Thread split: C is cut into a tm × tn grid of blocks on MR/NR boundaries; threads take blocks
 // one at a time and pack their own panels — no shared packed data, no atomics on C.
 // Because every ISA's KC is fixed, each C element is summed in the same order whatever the grid,
-// so results do not depend on the thread count at all.
+// so results do not depend on the thread count at all. (The packed or the few-rows path is also
+// chosen on the whole product, never per block, for the same reason.)
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
