@@ -35,7 +35,7 @@ struct Avx2 {
 
   // c (MR × NR, row stride ldc) = alpha · ap·bp + beta · c; beta == 0 does not read c.
   static void kernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c,
-                     int64_t ldc, float alpha, float beta) {
+                     int64_t ldc, float alpha, float beta, Prefetcher* pa, Prefetcher* pb) {
     __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
@@ -45,18 +45,25 @@ struct Avx2 {
       _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 15), _MM_HINT_T0);
     }
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kc; p++) {
-      const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+    auto step = [&](const float* a, const float* b) {
+      const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
       for (int r = 0; r < MR; r++) {
-        const __m256 a = _mm256_broadcast_ss(ap + r);
-        c0[r] = _mm256_fmadd_ps(a, b0, c0[r]);
-        c1[r] = _mm256_fmadd_ps(a, b1, c1[r]);
+        const __m256 x = _mm256_broadcast_ss(a + r);
+        c0[r] = _mm256_fmadd_ps(x, b0, c0[r]);
+        c1[r] = _mm256_fmadd_ps(x, b1, c1[r]);
       }
-      ap += MR;
-      bp += NR;
+    };
+    int64_t p = 0;
+    for (; p + 1 < kc; p += 2) {
+      step(ap, bp);
+      pa->one();
+      step(ap + MR, bp + NR);
+      pb->one();
+      ap += 2 * MR;
+      bp += 2 * NR;
     }
+    if (p < kc) step(ap, bp);
     const __m256 va = _mm256_set1_ps(alpha);
     if (beta == 0.0f) {
 #pragma GCC unroll 6

@@ -36,7 +36,7 @@ struct Avx512 {
 
   // c (MR × NR, row stride ldc) = alpha · ap·bp + beta · c; beta == 0 does not read c.
   static void kernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c,
-                     int64_t ldc, float alpha, float beta) {
+                     int64_t ldc, float alpha, float beta, Prefetcher* pa, Prefetcher* pb) {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
@@ -47,18 +47,25 @@ struct Avx512 {
       _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 31), _MM_HINT_T0);
     }
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kc; p++) {
-      const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+    auto step = [&](const float* a, const float* b) {
+      const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 8
       for (int r = 0; r < MR; r++) {
-        const __m512 a = _mm512_set1_ps(ap[r]);
-        c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
-        c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+        const __m512 x = _mm512_set1_ps(a[r]);
+        c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
+        c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
       }
-      ap += MR;
-      bp += NR;
+    };
+    int64_t p = 0;
+    for (; p + 1 < kc; p += 2) {
+      step(ap, bp);
+      pa->one();
+      step(ap + MR, bp + NR);
+      pb->one();
+      ap += 2 * MR;
+      bp += 2 * NR;
     }
+    if (p < kc) step(ap, bp);
     const __m512 va = _mm512_set1_ps(alpha);
     if (beta == 0.0f) {
 #pragma GCC unroll 8
