@@ -85,7 +85,7 @@ export async function run(args: string[]): Promise<number> {
   }
   for (const t of threadCounts) {
     addon.setThreads(t);
-    peak[String(t)] = addon.fmaPeak(t);
+    peak[String(t)] = addon.fmaPeak(t, cpuTime);
     if (!json) console.log(`\n${t} thread${t > 1 ? 's' : ''}: FMA peak ${peak[String(t)].toFixed(1)} GFLOP/s`);
     for (const s of shapes) {
       const gflops = measure(addon, s, reps, cpuTime);

@@ -240,10 +240,12 @@ describe('native sgemm', { skip }, () => {
     assert.equal(Number(dflt.stdout.trim()), A().availableCores());
   });
 
-  test('fmaPeak measures a positive rate that grows with threads', () => {
-    const one = A().fmaPeak(1);
-    assert.ok(one > 0.1, `fmaPeak(1) = ${one}`);
+  test('fmaPeak measures a positive rate by the wall clock and by CPU time, and checks its arguments', () => {
+    const wall = A().fmaPeak(1);
+    const cpu = A().fmaPeak(1, true);
+    assert.ok(wall > 0.1 && cpu > 0.1, `fmaPeak(1) = ${wall}, fmaPeak(1, true) = ${cpu}`);
     assert.throws(() => A().fmaPeak(0), /fmaPeak: threads must be an integer/);
+    assert.throws(() => (A().fmaPeak as (...x: unknown[]) => number)(1, 'yes'), /fmaPeak: cpuTime must be a boolean, got string/);
   });
 });
 
