@@ -32,10 +32,11 @@ function random(n: number): Float32Array {
 
 /**
  * Median GFLOP/s of `reps` timed calls (after one warm-up), at least ~0.2 s of calls in all.
- * cpuTime: time each call by the process's CPU time instead of the wall clock (one thread only) —
- * on a machine shared with other work this shows the kernel's own speed, not the scheduler's.
+ * cpuTime: time each call by the process's CPU time divided by the thread count instead of the
+ * wall clock — on a machine shared with other work, what `threads` cores would deliver if this
+ * process had them to itself (time spent waiting for another thread while holding a core counts).
  */
-function measure(addon: NativeAddon, s: Shape, reps: number, cpuTime: boolean): number {
+function measure(addon: NativeAddon, s: Shape, reps: number, cpuTime: boolean, threads: number): number {
   const a = random(s.m * s.k * s.batch), b = random(s.k * s.n * s.batch), c = new Float32Array(s.m * s.n * s.batch);
   const lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n;
   const run = s.batch === 1
@@ -49,7 +50,7 @@ function measure(addon: NativeAddon, s: Shape, reps: number, cpuTime: boolean): 
       const c0 = process.cpuUsage();
       run();
       const c = process.cpuUsage(c0);
-      times.push((c.user + c.system) / 1e6);
+      times.push((c.user + c.system) / 1e6 / threads);
     } else {
       const t0 = performance.now();
       run();
@@ -77,18 +78,19 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   const all = addon.getThreads();
-  const threadCounts = cpuTime ? [1] : [...new Set([1, all])];
+  const threadCounts = [...new Set([1, all])];
   const peak: Record<string, number> = {};
   const results: GemmResult[] = [];
   if (!json) {
-    console.log(`native sgemm, ${addon.isa()} path, median of ≥ ${reps} runs${cpuTime ? ' timed by CPU time' : ''}; % of the measured FMA peak for that thread count`);
+    console.log(`native sgemm, ${addon.isa()} path, median of ≥ ${reps} runs; % of the measured FMA peak for that thread count`);
+    if (cpuTime) console.log('timed by CPU time ÷ threads: the rate with that many cores to ourselves, on a shared machine');
   }
   for (const t of threadCounts) {
     addon.setThreads(t);
     peak[String(t)] = addon.fmaPeak(t, cpuTime);
     if (!json) console.log(`\n${t} thread${t > 1 ? 's' : ''}: FMA peak ${peak[String(t)].toFixed(1)} GFLOP/s`);
     for (const s of shapes) {
-      const gflops = measure(addon, s, reps, cpuTime);
+      const gflops = measure(addon, s, reps, cpuTime, t);
       results.push({ m: s.m, n: s.n, k: s.k, batch: s.batch, threads: t, gflops });
       if (!json) {
         const dims = `${s.batch > 1 ? `${s.batch} × ` : ''}${s.m}×${s.n}×${s.k}${s.transB ? ' (A·Bᵀ)' : ''}`;
