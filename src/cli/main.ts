@@ -5,6 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { register as registerBench } from './commands/bench.js';
+import { register as registerEvaluator } from './commands/evaluator.js';
+import { CliError } from './errors.js';
+
+export { CliError } from './errors.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,6 +18,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   registerBench(program);
+  registerEvaluator(program);
   return program;
 }
 
@@ -30,13 +35,6 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode;
     }
     throw e;
-  }
-}
-
-/** An error meant for the user: printed without a stack, exit code 2 unless given. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
-    super(message);
   }
 }
 
