@@ -1,8 +1,10 @@
 /**
  * String similarity measures, each in [0, 1]:
  * - `levenshteinRatio`: 1 − edit distance / max length (on code points);
- * - `tokenSetRatio`: the best Levenshtein ratio between the shared words and each side's words
- *   (order- and duplicate-insensitive, the idea of rapidfuzz's token_set_ratio);
+ * - `tokenSetRatio`: the Levenshtein ratio of the two word sets, each written as its shared words
+ *   then its own words, sorted (order- and duplicate-insensitive). Unlike rapidfuzz's
+ *   token_set_ratio, a subset does not count as a full match: "Acme" vs "Acme Widgets GmbH" is
+ *   not 1, so a reward cannot be gamed by answering with fewer words;
  * - `bleu` (BLEU-4, brevity penalty, +1 smoothing of higher-order precisions when a count is 0),
  *   `gleu` (Google-BLEU: min of n-gram precision and recall over n = 1..4),
  *   `rougeN` (F1 of n-gram overlap), `rougeL` (F1 of the longest common subsequence).
@@ -52,11 +54,7 @@ export function tokenSetRatio(a: string, b: string): number {
   const base = inter.join(' ');
   const withA = [base, onlyA.join(' ')].filter(Boolean).join(' ');
   const withB = [base, onlyB.join(' ')].filter(Boolean).join(' ');
-  // A full word set contained in the other counts as a match, as in rapidfuzz; but a single shared
-  // word of many is not: require the shared part to be non-empty for the base comparisons.
-  const scores = [levenshteinRatio(withA, withB)];
-  if (base !== '') scores.push(levenshteinRatio(base, withA), levenshteinRatio(base, withB));
-  return Math.max(...scores);
+  return levenshteinRatio(withA, withB);
 }
 
 function ngrams(tokens: string[], n: number): Map<string, number> {
