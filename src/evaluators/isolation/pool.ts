@@ -81,7 +81,8 @@ export class WorkerPool<T, R> {
     for (const job of this.queue.splice(0)) job.resolve({ ok: false, error: 'the worker pool was closed', cause: 'closed' });
     const slots = this.slots.splice(0);
     for (const s of slots) if (s.job) this.finish(s, { ok: false, error: 'the worker pool was closed', cause: 'closed' });
-    await Promise.all(slots.map((s) => s.handle.kill()));
+    // Referenced again so that the process waits for the workers to be gone.
+    await Promise.all(slots.map((s) => (s.handle.ref(), s.handle.kill())));
   }
 
   private pump(): void {
