@@ -12,19 +12,32 @@ import type { Options } from './spec/issues.js';
 
 export interface BuiltinEntry {
   description: string;
-  /** Reads the options (recording issues) and builds the evaluator. */
-  create(o: Options): Evaluator;
+  /**
+   * Reads the options, recording issues; returns a builder that the loader calls only when no
+   * issue was recorded (so that a bad regex or schema is reported, not thrown).
+   */
+  create(o: Options): () => Evaluator;
+}
+
+function entry<T>(description: string, parse: (o: Options) => T, build: (opts: T) => Evaluator): BuiltinEntry {
+  return {
+    description,
+    create: (o) => {
+      const opts = parse(o);
+      return () => build(opts);
+    },
+  };
 }
 
 export const BUILTINS: Record<string, BuiltinEntry> = {
-  countdown: { description: 'countdown equation: each number once, equals the target (exact rationals)', create: (o) => countdownEvaluator(parseCountdown(o)) },
-  format: { description: 'required tags in order (<think>/<answer> by default) or a regex', create: (o) => formatEvaluator(parseFormat(o)) },
-  exact: { description: 'extracted answer equals the ground truth (trimmed)', create: (o) => stringMatchEvaluator('exact', parseStringMatch(o)) },
-  normalized: { description: 'answer equals the ground truth after case/punctuation/space folding', create: (o) => stringMatchEvaluator('normalized', parseStringMatch(o)) },
-  string: { description: 'alias of normalized', create: (o) => stringMatchEvaluator('normalized', parseStringMatch(o)) },
-  numeric: { description: 'numeric answer match (units, commas, percents, fractions, tolerance)', create: (o) => numericEvaluator(parseNumeric(o)) },
-  'json-fields': { description: 'JSON extraction: schema + per-field credit', create: (o) => jsonFieldsEvaluator(parseJsonFields(o)) },
-  sql: { description: 'text-to-SQL: run read-only on SQLite, compare with the gold query', create: (o) => sqlEvaluator(parseSql(o)) },
-  code: { description: 'JavaScript function against test cases in a sandbox', create: (o) => codeEvaluator(parseCode(o)) },
-  'llm-judge': { description: 'rubric scored by an OpenAI-compatible model', create: (o) => llmJudgeEvaluator(parseLlmJudge(o)) },
+  countdown: entry('countdown equation: each number once, equals the target (exact rationals)', parseCountdown, countdownEvaluator),
+  format: entry('required tags in order (<think>/<answer> by default) or a regex', parseFormat, formatEvaluator),
+  exact: entry('extracted answer equals the ground truth (trimmed)', parseStringMatch, (o) => stringMatchEvaluator('exact', o)),
+  normalized: entry('answer equals the ground truth after case/punctuation/space folding', parseStringMatch, (o) => stringMatchEvaluator('normalized', o)),
+  string: entry('alias of normalized', parseStringMatch, (o) => stringMatchEvaluator('normalized', o)),
+  numeric: entry('numeric answer match (units, commas, percents, fractions, tolerance)', parseNumeric, numericEvaluator),
+  'json-fields': entry('JSON extraction: schema + per-field credit', parseJsonFields, jsonFieldsEvaluator),
+  sql: entry('text-to-SQL: run read-only on SQLite, compare with the gold query', parseSql, sqlEvaluator),
+  code: entry('JavaScript function against test cases in a sandbox', parseCode, codeEvaluator),
+  'llm-judge': entry('rubric scored by an OpenAI-compatible model', parseLlmJudge, llmJudgeEvaluator),
 };

@@ -103,9 +103,9 @@ class Loader {
     }
     if (BUILTINS[type]) {
       const before = this.issues.list.length;
-      const ev = BUILTINS[type].create(o);
+      const build = BUILTINS[type].create(o);
       o.done();
-      return this.issues.list.length > before ? undefined : ev;
+      return this.issues.list.length > before ? undefined : build();
     }
     if ((OPENAI_GRADER_TYPES as readonly string[]).includes(type)) return openAIGraderEvaluator(o, this.issues);
     if (type === 'module') {
