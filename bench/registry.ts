@@ -4,7 +4,9 @@
  */
 export type Benchmark = { description: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
-export const benchmarks: Record<string, Benchmark> = {};
+export const benchmarks: Record<string, Benchmark> = {
+  evaluators: { description: 'evaluations/s of the built-in and sandboxed evaluators', load: () => import('./evaluators.js') },
+};
 
 export async function runBenchmark(name: string, args: string[]): Promise<number> {
   const b = benchmarks[name];
