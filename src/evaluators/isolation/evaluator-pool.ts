@@ -17,6 +17,8 @@ export interface EvaluatorPoolOptions {
   timeoutMs?: number;
   /** Heap limit per worker, MiB (default 256). */
   memoryMb?: number;
+  /** Limit for loading the module in a worker, before the per-call timeout starts (default 60 000). */
+  setupTimeoutMs?: number;
 }
 
 export class EvaluatorPool {
@@ -29,6 +31,7 @@ export class EvaluatorPool {
       size: opts.size ?? 2,
       timeoutMs: opts.timeoutMs ?? 10_000,
       memoryMb: opts.memoryMb ?? 256,
+      setupTimeoutMs: opts.setupTimeoutMs,
     });
   }
 

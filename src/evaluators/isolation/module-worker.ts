@@ -21,8 +21,13 @@ function load(path: string): Promise<Evaluator> {
   return p;
 }
 
-serve(async (task: ModuleTask) => {
-  const ev = await load(task.path);
-  if (task.op === 'load') return { name: ev.name };
-  return await ev.evaluate(task.rollout);
-});
+// The call's time limit starts once the module is loaded (tsx may take a while on a busy machine).
+serve(
+  async (task: ModuleTask, started: () => void) => {
+    const ev = await load(task.path);
+    started();
+    if (task.op === 'load') return { name: ev.name };
+    return await ev.evaluate(task.rollout);
+  },
+  { manualStart: true },
+);

@@ -76,6 +76,15 @@ test('loading a broken module fails at load time with the reason', async () => {
   await assert.rejects(pool.load(join(dir, 'missing.js')), /does not exist/);
 });
 
+test('a module that never finishes loading fails at the set-up limit', async () => {
+  const p = new EvaluatorPool({ size: 1, timeoutMs: 500, setupTimeoutMs: 800 });
+  try {
+    await assert.rejects(p.load(mod('stuck.mjs', 'await new Promise(() => {}); export default () => ({ score: 1, valid: true });')), /did not start within 800 ms/);
+  } finally {
+    await p.close();
+  }
+});
+
 test('runEvaluations keeps order, honours the concurrency limit and times out in-process evaluators', async () => {
   let inFlight = 0;
   let peak = 0;

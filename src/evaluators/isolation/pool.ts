@@ -8,8 +8,10 @@
  * for SQLite: terminating a worker thread does not interrupt a native SQLite call in progress, but
  * killing a process does.
  *
- * Messages: parent → worker `{ id, task }`; worker → parent `{ id, ok: true, value }` or
- * `{ id, ok: false, error }` (see worker-protocol.ts).
+ * Messages: parent → worker `{ id, task }`; worker → parent `{ id, started: true }` when the
+ * task proper begins (the task's time limit runs from there; start-up and set-up such as loading
+ * a module have their own, longer limit), then `{ id, ok: true, value }` or `{ id, ok: false, error }`
+ * (see worker-protocol.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +24,10 @@ export interface PoolOptions {
   script: URL;
   /** Workers at most, i.e. tasks running at once (default 2). */
   size?: number;
-  /** Default per-task timeout (default 10 s). */
+  /** Default per-task timeout (default 10 s), counted from the worker's `started` message. */
   timeoutMs?: number;
+  /** Limit for a worker to start and set a task up before `started` (default 60 s). */
+  setupTimeoutMs?: number;
   /** Heap limit of each worker (V8 old generation), MiB. */
   memoryMb?: number;
 }
@@ -60,10 +64,12 @@ export class WorkerPool<T, R> {
   private closed = false;
   readonly size: number;
   readonly timeoutMs: number;
+  readonly setupTimeoutMs: number;
 
   constructor(private readonly opts: PoolOptions) {
     this.size = Math.max(1, opts.size ?? 2);
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.setupTimeoutMs = opts.setupTimeoutMs ?? 60_000;
   }
 
   /** Runs one task; never rejects. */
@@ -95,7 +101,8 @@ export class WorkerPool<T, R> {
       const job = this.queue.shift()!;
       slot.job = job;
       slot.handle.ref();
-      job.timer = setTimeout(() => this.timeout(slot!), job.timeoutMs);
+      const s = slot;
+      job.timer = setTimeout(() => this.timeout(s, `did not start within ${this.setupTimeoutMs} ms`), this.setupTimeoutMs);
       try {
         slot.handle.send({ id: job.id, task: job.task });
       } catch (e) {
@@ -113,11 +120,11 @@ export class WorkerPool<T, R> {
     job.resolve(outcome);
   }
 
-  private timeout(slot: Slot): void {
+  private timeout(slot: Slot, what: string): void {
     const job = slot.job;
     if (!job) return;
     this.retire(slot);
-    this.finish(slot, { ok: false, error: `timed out after ${job.timeoutMs} ms (the worker was stopped)`, cause: 'timeout' });
+    this.finish(slot, { ok: false, error: `${what} (the worker was stopped)`, cause: 'timeout' });
     void slot.handle.kill();
     this.pump();
   }
@@ -129,7 +136,13 @@ export class WorkerPool<T, R> {
   }
 
   private onMessage(slot: Slot, msg: WorkerReply): void {
-    if (!slot.job || msg.id !== slot.job.id) return; // a late reply from a task that already timed out
+    const job = slot.job;
+    if (!job || msg.id !== job.id) return; // a late reply from a task that already timed out
+    if ('started' in msg) {
+      clearTimeout(job.timer);
+      job.timer = setTimeout(() => this.timeout(slot, `timed out after ${job.timeoutMs} ms`), job.timeoutMs);
+      return;
+    }
     this.finish(slot, msg.ok ? { ok: true, value: msg.value } : { ok: false, error: msg.error, cause: 'error' });
     this.pump();
   }

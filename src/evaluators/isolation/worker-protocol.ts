@@ -4,17 +4,31 @@
  */
 import { parentPort } from 'node:worker_threads';
 
-export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+export type WorkerReply =
+  | { id: number; started: true }
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: string };
 
-export function serve(handler: (task: never) => unknown): void {
+/**
+ * `handler(task, started)`: the pool's per-task time limit runs from `started()`; before that a
+ * longer set-up limit applies (worker start-up, loading a user's module). Unless `manualStart`,
+ * `started()` is sent before the handler runs.
+ */
+export function serve(handler: (task: never, started: () => void) => unknown, opts: { manualStart?: boolean } = {}): void {
   const send = (m: WorkerReply) => {
     if (parentPort) parentPort.postMessage(m);
     else process.send!(m);
   };
   const onMessage = async (msg: { id: number; task: unknown }) => {
     let reply: WorkerReply;
+    let sentStart = false;
+    const started = () => {
+      if (!sentStart) send({ id: msg.id, started: true });
+      sentStart = true;
+    };
     try {
-      reply = { id: msg.id, ok: true, value: await handler(msg.task as never) };
+      if (!opts.manualStart) started();
+      reply = { id: msg.id, ok: true, value: await handler(msg.task as never, started) };
     } catch (e) {
       reply = { id: msg.id, ok: false, error: e instanceof Error ? e.message || e.name : String(e) };
     }
