@@ -111,7 +111,7 @@ export function parseScore(reply: string): number | undefined {
       // not JSON after all; try the other forms
     }
   }
-  const m = /(?:^|\n)\s*\**\s*(?:final\s+)?(?:score|rating|grade)\s*\**\s*[:=]\s*\**\s*(-?\d+(?:\.\d+)?)(?:\s*\/\s*(\d+(?:\.\d+)?))?/i.exec(t);
+  const m = /(?:^|\n)\s*\**\s*(?:final\s+)?(?:score|rating|grade)\s*\**\s*[:=]\s*\**\s*(-?\d+(?:\.\d+)?)/i.exec(t);
   if (m) return Number(m[1]);
   if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
   return undefined;

@@ -145,7 +145,7 @@ function buildGrader(o: Options, issues: Issues, fallbackName: string): Grader |
       const range = readRange(o) ?? [0, 1];
       const endpoint = readEndpoint(o);
       const sampling = readSampling(o);
-      o.raw('pass_threshold');
+      const threshold = o.number('pass_threshold');
       o.done();
       return {
         name,
@@ -155,7 +155,8 @@ function buildGrader(o: Options, issues: Issues, fallbackName: string): Grader |
             const raw = parseScore(reply);
             if (raw === undefined) return failed(`no score in the model's reply: ${JSON.stringify(reply.slice(0, 120))}`);
             if (raw < range[0] || raw > range[1]) return failed(`the model's score ${raw} is outside [${range[0]}, ${range[1]}]`);
-            return grade(raw, (raw - range[0]) / (range[1] - range[0]), reply.trim().slice(0, 200));
+            const extra: Record<string, MetricResult> = threshold === undefined ? {} : { passed: { score: raw >= threshold ? 1 : 0 } };
+            return grade(raw, (raw - range[0]) / (range[1] - range[0]), reply.trim().slice(0, 200), extra);
           }),
       };
     }

@@ -62,7 +62,6 @@ export function findNumbers(text: string): ParsedNumber[] {
  */
 export function parseNumber(text: string): ParsedNumber | undefined {
   const t = text.normalize('NFKC').trim();
-  NUMBER_RE.lastIndex = 0;
   const m = new RegExp(NUMBER_RE.source, 'y').exec(t);
   if (!m) return undefined;
   const rest = t.slice(m[0].length);
