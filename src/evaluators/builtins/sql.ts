@@ -26,6 +26,8 @@ export interface SqlOptions {
   workers?: number;
 }
 
+const GOLD_CACHE_SIZE = 256;
+
 export function extractSql(output: string): string {
   return (lastFenced(output, ['sql', 'sqlite']) ?? lastTagged(output, 'answer') ?? output).trim();
 }
@@ -61,6 +63,8 @@ export function sqlEvaluator(opts: SqlOptions = {}): Evaluator & { close(): Prom
       if (!g) {
         g = getPool().run({ database, sql: goldSql, maxRows });
         gold.set(key, g);
+        // Bounded: a dataset's gold results are reused across its samples, not kept forever.
+        if (gold.size > GOLD_CACHE_SIZE) gold.delete(gold.keys().next().value!);
       }
       const goldOut = await g;
       if (!goldOut.ok) {
