@@ -69,6 +69,10 @@ export class TransformerPolicy implements PolicyEngine {
       this.trainable = [...model.params.values()];
     } else {
       if (!opts.lora) throw new Error('TransformerPolicy: give a LoRA config, or full: true');
+      const missing = this.initial?.config.targetModules.filter((m) => !opts.lora!.targetModules.includes(m)) ?? [];
+      if (missing.length) {
+        throw new Error(`the starting adapter ${opts.initAdapter} adapts ${missing.join(', ')}, which the new adapter does not target; add them to --target-modules so the two can be saved as one adapter`);
+      }
       model.setBaseTrainable(false);
       this.adapter = addLora(model, opts.lora, new Rng(opts.seed));
       this.trainable = this.adapter.parameters();
