@@ -11,6 +11,7 @@ import { register as registerModel } from './commands/model.js';
 import { register as registerGenerate } from './commands/generate.js';
 import { register as registerDataset } from './commands/dataset.js';
 import { register as registerEvaluator } from './commands/evaluator.js';
+import { register as registerTrain } from './commands/train.js';
 
 export { CliError };
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerDataset(program);
   registerEvaluator(program);
+  registerTrain(program);
   return program;
 }
 
