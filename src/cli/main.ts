@@ -12,6 +12,7 @@ import { register as registerGenerate } from './commands/generate.js';
 import { register as registerDataset } from './commands/dataset.js';
 import { register as registerEvaluator } from './commands/evaluator.js';
 import { register as registerTrain } from './commands/train.js';
+import { register as registerQuickstart } from './commands/quickstart.js';
 
 export { CliError };
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerDataset(program);
   registerEvaluator(program);
   registerTrain(program);
+  registerQuickstart(program);
   return program;
 }
 

@@ -1,0 +1,35 @@
+/** `rft quickstart` (what `npm start` runs): SFT then RFT end to end on a model it builds, offline. */
+import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { FULL_PLAN, SMALL_PLAN, runQuickstart, summaryTable } from '../quickstart.js';
+import { Progress } from '../progress.js';
+
+export function register(program: Command): void {
+  program
+    .command('quickstart')
+    .description('build a small model, SFT it on a generated task, then RFT it with GRPO; prints held-out accuracy before and after')
+    .option('--out <dir>', 'run directory', 'runs/quickstart')
+    .option('--small', 'a much smaller pipeline (a couple of minutes; what the test suite runs)')
+    .option('--json', 'print summary.json as the last line')
+    .action(async (o: { out: string; small?: boolean; json?: boolean }) => {
+      const plan = o.small ? SMALL_PLAN : FULL_PLAN;
+      let bar: Progress | undefined;
+      const log = (m: string) => (bar ? bar.log(m) : process.stderr.write(m + '\n'));
+      const summary = await runQuickstart(plan, o.out, {
+        log,
+        onSftStep: (step, total, m) => (bar ??= new Progress('SFT')).update(step, total, { loss: m.loss, 'tok/s': Math.round(m.tokens_per_s) }),
+        onRftStep: (step, total, m) => {
+          if (step === 1) {
+            bar?.done();
+            bar = new Progress('RFT');
+          }
+          bar!.update(step, total, { reward: m.reward_mean, entropy: m.entropy, len: m.completion_len_mean, 'sample tok/s': Math.round(m.sample_tokens_per_s) });
+        },
+      });
+      bar?.done();
+      const out = resolve(o.out);
+      console.log('\n' + summaryTable(summary));
+      console.log(`\nadapter: ${join(out, 'rft', 'adapter')}\nreport:  ${join(out, 'rft', 'report.md')}\nsummary: ${join(out, 'summary.json')}`);
+      if (o.json) console.log(JSON.stringify(summary));
+    });
+}
