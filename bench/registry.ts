@@ -8,6 +8,8 @@ export const benchmarks: Record<string, Benchmark> = {};
 benchmarks.kernels = { description: 'fused kernels (norms, rope, swiglu, attention, softmax, logprobs, embedding, adamw): native vs reference', load: () => import('./kernels.js') };
 benchmarks.engine = { description: 'tensor engine: training step of a small transformer, share of time in kernels, pool reuse', load: () => import('./engine.js') };
 
+benchmarks.gemm = { description: 'native sgemm GFLOP/s on transformer shapes, 1 and all threads, vs the FMA peak', load: () => import('./gemm.js') };
+
 export async function runBenchmark(name: string, args: string[]): Promise<number> {
   const b = benchmarks[name];
   if (!b) {
