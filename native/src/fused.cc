@@ -171,7 +171,10 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   const int64_t qBlocks = (t.Tq + BQ - 1) / BQ;
   parallel_for(t.B * t.Hkv * qBlocks, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t task = t0; task < t1; task++) {
-      const int64_t qb = task % qBlocks, bh = task / qBlocks;
+      // Later query blocks see more keys (causal); alternating cheap and expensive blocks keeps
+      // the contiguous ranges that parallel_for hands to each thread balanced.
+      const int64_t k = task % qBlocks, bh = task / qBlocks;
+      const int64_t qb = k % 2 == 0 ? k / 2 : qBlocks - 1 - k / 2;
       const int64_t i0 = qb * BQ, i1 = i0 + BQ < t.Tq ? i0 + BQ : t.Tq;
       K->attentionForward(t, bh / t.Hkv, bh % t.Hkv, i0, i1);
     }
