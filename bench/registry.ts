@@ -6,6 +6,7 @@ export type Benchmark = { description: string; load: () => Promise<{ run(args: s
 
 export const benchmarks: Record<string, Benchmark> = {};
 benchmarks.kernels = { description: 'fused kernels (norms, rope, swiglu, attention, softmax, logprobs, embedding, adamw): native vs reference', load: () => import('./kernels.js') };
+benchmarks.engine = { description: 'tensor engine: training step of a small transformer, share of time in kernels, pool reuse', load: () => import('./engine.js') };
 
 export async function runBenchmark(name: string, args: string[]): Promise<number> {
   const b = benchmarks[name];

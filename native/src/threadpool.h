@@ -12,4 +12,5 @@ namespace rft {
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
 int num_threads();
 void set_num_threads(int n);  // clamped to [1, hardware threads * 2]
+int available_cores();        // CPUs this process may run on (its affinity mask): the default thread count
 }  // namespace rft

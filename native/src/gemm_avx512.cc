@@ -1,0 +1,83 @@
+// AVX-512 GEMM: an 8 × 32 register tile (16 zmm accumulators; per k step two 16-wide loads of
+// packed B and eight broadcasts of packed A). Compiled with -mavx512f (see binding.gyp).
+#include <immintrin.h>
+
+#include "gemm_isa.h"
+
+namespace rft {
+namespace {
+
+#include "gemm_driver.h"
+#include "gemm_transpose_avx.h"
+
+struct Avx512 {
+  static constexpr int MR = 8, NR = 32, KC = 256, NC = 512;
+
+  // c (MR × NR, row stride ldc) = alpha · ap·bp + beta · c; beta == 0 does not read c.
+  static void kernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c,
+                     int64_t ldc, float alpha, float beta) {
+    __m512 c0[MR], c1[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < kc; p++) {
+      const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; r++) {
+        const __m512 a = _mm512_set1_ps(ap[r]);
+        c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
+        c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+      }
+      ap += MR;
+      bp += NR;
+    }
+    const __m512 va = _mm512_set1_ps(alpha);
+    if (beta == 0.0f) {
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; r++) {
+        _mm512_storeu_ps(c + r * ldc, _mm512_mul_ps(va, c0[r]));
+        _mm512_storeu_ps(c + r * ldc + 16, _mm512_mul_ps(va, c1[r]));
+      }
+    } else {
+      const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; r++) {
+        float* cr = c + r * ldc;
+        _mm512_storeu_ps(cr, _mm512_fmadd_ps(va, c0[r], _mm512_mul_ps(vb, _mm512_loadu_ps(cr))));
+        _mm512_storeu_ps(cr + 16, _mm512_fmadd_ps(va, c1[r], _mm512_mul_ps(vb, _mm512_loadu_ps(cr + 16))));
+      }
+    }
+  }
+
+  static void transpose_panel(const float* src, int64_t ld, int w, int64_t kc, int W, float* dst) {
+    transpose_panel_avx(src, ld, w, kc, W, dst);
+  }
+};
+
+void run(const GemmProblem& p, float* work) { gemm_serial<Avx512>(p, work); }
+
+// 12 independent zmm FMA chains (latency 4 × up to 2 per cycle needs ≥ 8).
+double fma_loop(int64_t iters, float* sink) {
+  const __m512 m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(1e-6f);
+  __m512 x0 = _mm512_set1_ps(0.1f), x1 = _mm512_set1_ps(0.2f), x2 = _mm512_set1_ps(0.3f), x3 = _mm512_set1_ps(0.4f);
+  __m512 x4 = _mm512_set1_ps(0.5f), x5 = _mm512_set1_ps(0.6f), x6 = _mm512_set1_ps(0.7f), x7 = _mm512_set1_ps(0.8f);
+  __m512 x8 = _mm512_set1_ps(0.9f), x9 = _mm512_set1_ps(1.0f), x10 = _mm512_set1_ps(1.1f), x11 = _mm512_set1_ps(1.2f);
+  for (int64_t i = 0; i < iters; i++) {
+    x0 = _mm512_fmadd_ps(x0, m, a); x1 = _mm512_fmadd_ps(x1, m, a); x2 = _mm512_fmadd_ps(x2, m, a);
+    x3 = _mm512_fmadd_ps(x3, m, a); x4 = _mm512_fmadd_ps(x4, m, a); x5 = _mm512_fmadd_ps(x5, m, a);
+    x6 = _mm512_fmadd_ps(x6, m, a); x7 = _mm512_fmadd_ps(x7, m, a); x8 = _mm512_fmadd_ps(x8, m, a);
+    x9 = _mm512_fmadd_ps(x9, m, a); x10 = _mm512_fmadd_ps(x10, m, a); x11 = _mm512_fmadd_ps(x11, m, a);
+  }
+  __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(x0, x1), _mm512_add_ps(x2, x3)),
+                           _mm512_add_ps(_mm512_add_ps(x4, x5), _mm512_add_ps(x6, x7)));
+  s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(x8, x9), _mm512_add_ps(x10, x11)));
+  *sink += _mm512_reduce_add_ps(s);
+  return static_cast<double>(iters) * 12 * 16 * 2;
+}
+
+}  // namespace
+
+const GemmIsa kGemmAvx512 = {"avx512", Avx512::MR, Avx512::NR, Avx512::KC, Avx512::NC,
+                             gemm_workspace_floats<Avx512>(), run, fma_loop};
+
+}  // namespace rft

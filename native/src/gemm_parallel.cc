@@ -1,0 +1,216 @@
+// GEMM dispatch: picks the ISA once from the CPU's features, splits large products over the
+// thread pool, and hands each thread its own packing workspace.
+//
+// Thread split: C is cut into a tm × tn grid of blocks (tm · tn = threads) on MR/NR boundaries,
+// one block per thread, each thread packing its own panels — no shared state, no atomics on C.
+// Because every ISA's KC is fixed, each C element is summed in the same order whatever the grid,
+// so results do not depend on the thread count at all.
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include "gemm.h"
+#include "threadpool.h"
+
+namespace rft {
+namespace {
+
+// Below this many multiply-adds a product stays on the calling thread: waking a worker and
+// packing twice costs more than it saves (about 64³).
+constexpr double kParallelMin = 64.0 * 64.0 * 64.0;
+
+bool cpu_has_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+bool cpu_has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+const GemmIsa* const kIsas[] = {&kGemmAvx512, &kGemmAvx2, &kGemmPortable, nullptr};
+
+const GemmIsa* widest_supported() {
+  for (int i = 0; kIsas[i]; i++)
+    if (gemm_isa_supported(*kIsas[i])) return kIsas[i];
+  return &kGemmPortable;
+}
+
+const GemmIsa* g_isa = widest_supported();
+
+// Per-thread packing workspace, 64-byte aligned, grown on demand and kept for the thread's life.
+struct Workspace {
+  float* data = nullptr;
+  size_t size = 0;
+  ~Workspace() { std::free(data); }
+  float* get(size_t floats) {
+    if (floats > size) {
+      std::free(data);
+      size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+      data = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!data) throw std::bad_alloc();
+      size = floats;
+    }
+    return data;
+  }
+};
+thread_local Workspace t_workspace;
+
+void run_serial(const GemmIsa& isa, const GemmProblem& p) {
+  if (p.m <= 0 || p.n <= 0) return;
+  if (p.k <= 0) {  // no products: C = beta · C (beta == 0 clears, even NaN)
+    for (int64_t i = 0; i < p.m; i++) {
+      float* c = p.c + i * p.ldc;
+      for (int64_t j = 0; j < p.n; j++) c[j] = p.beta == 0.0f ? 0.0f : p.beta * c[j];
+    }
+    return;
+  }
+  isa.run(p, t_workspace.get(isa.workspace_floats));
+}
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Rows (or columns) of part i when `units` tiles of `unit` are dealt to `parts` parts.
+inline void split(int64_t total, int64_t unit, int parts, int i, int64_t* begin, int64_t* end) {
+  const int64_t units = ceil_div(total, unit);
+  int64_t b = units * i / parts * unit, e = units * (i + 1) / parts * unit;
+  *begin = b < total ? b : total;
+  *end = e < total ? e : total;
+}
+
+// Grid tm × tn for `threads` threads minimising the largest block's estimated cycles:
+// FMAs at 32 flops/cycle, plus packing (A re-packed per NC block, B once per thread).
+void choose_grid(const GemmIsa& isa, const GemmProblem& p, int threads, int* tm_out, int* tn_out) {
+  const int64_t mt = ceil_div(p.m, isa.mr), nt = ceil_div(p.n, isa.nr);
+  double best = -1;
+  *tm_out = 1;
+  *tn_out = 1;
+  for (int tm = 1; tm <= threads; tm++) {
+    if (threads % tm) continue;
+    const int tn = threads / tm;
+    if (tm > mt || tn > nt) continue;
+    const double ms = static_cast<double>(ceil_div(mt, tm) * isa.mr);
+    const double ns = static_cast<double>(ceil_div(nt, tn) * isa.nr);
+    const double k = static_cast<double>(p.k);
+    const double cost = ms * ns * k / 16.0 + ms * k * static_cast<double>(ceil_div(static_cast<int64_t>(ns), isa.nc)) * 0.5 +
+                        ns * k * 0.25;
+    if (best < 0 || cost < best) {
+      best = cost;
+      *tm_out = tm;
+      *tn_out = tn;
+    }
+  }
+}
+
+GemmProblem block(const GemmProblem& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  GemmProblem q = p;
+  q.m = i1 - i0;
+  q.n = j1 - j0;
+  q.a = p.trans_a ? p.a + i0 : p.a + i0 * p.lda;
+  q.b = p.trans_b ? p.b + j0 * p.ldb : p.b + j0;
+  q.c = p.c + i0 * p.ldc + j0;
+  return q;
+}
+
+void run_parallel(const GemmIsa& isa, const GemmProblem& p, int threads) {
+  int tm = 1, tn = 1;
+  choose_grid(isa, p, threads, &tm, &tn);
+  if (tm * tn == 1) {
+    run_serial(isa, p);
+    return;
+  }
+  parallel_for(tm * tn, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; t++) {
+      int64_t i0, i1, j0, j1;
+      split(p.m, isa.mr, tm, static_cast<int>(t / tn), &i0, &i1);
+      split(p.n, isa.nr, tn, static_cast<int>(t % tn), &j0, &j1);
+      if (i0 < i1 && j0 < j1) run_serial(isa, block(p, i0, i1, j0, j1));
+    }
+  });
+}
+
+double madds(const GemmProblem& p) {
+  return static_cast<double>(p.m) * static_cast<double>(p.n) * static_cast<double>(p.k);
+}
+
+}  // namespace
+
+bool gemm_isa_supported(const GemmIsa& isa) {
+  if (&isa == &kGemmAvx512) return cpu_has_avx512();
+  if (&isa == &kGemmAvx2) return cpu_has_avx2();
+  return true;
+}
+
+const GemmIsa& gemm_isa() { return *g_isa; }
+const GemmIsa* const* gemm_isas() { return kIsas; }
+
+bool set_gemm_isa(const char* name) {
+  for (int i = 0; kIsas[i]; i++) {
+    if (std::strcmp(kIsas[i]->name, name) == 0) {
+      if (!gemm_isa_supported(*kIsas[i])) return false;
+      g_isa = kIsas[i];
+      return true;
+    }
+  }
+  return false;
+}
+
+void sgemm(const GemmProblem& p) {
+  const GemmIsa& isa = *g_isa;
+  const int threads = num_threads();
+  if (threads == 1 || madds(p) < kParallelMin) run_serial(isa, p);
+  else run_parallel(isa, p, threads);
+}
+
+void sgemm_batched(const GemmProblem& p, int64_t stride_a, int64_t stride_b, int64_t stride_c, int64_t batch) {
+  const GemmIsa& isa = *g_isa;
+  const int threads = num_threads();
+  auto item = [&](int64_t i) {
+    GemmProblem q = p;
+    q.a = p.a + i * stride_a;
+    q.b = p.b + i * stride_b;
+    q.c = p.c + i * stride_c;
+    return q;
+  };
+  if (batch <= 0) return;
+  if (threads == 1 || madds(p) * static_cast<double>(batch) < kParallelMin) {
+    for (int64_t i = 0; i < batch; i++) run_serial(isa, item(i));
+    return;
+  }
+  // Whole products per thread when they divide evenly enough; otherwise split each product.
+  if (batch >= threads && (batch % threads == 0 || batch >= 4 * threads)) {
+    parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; i++) run_serial(isa, item(i));
+    });
+    return;
+  }
+  for (int64_t i = 0; i < batch; i++) sgemm(item(i));
+}
+
+double fma_peak_gflops(int threads) {
+  const GemmIsa& isa = *widest_supported();
+  const int before = num_threads();
+  if (threads != before) set_num_threads(threads);
+  threads = num_threads();
+  constexpr int64_t kIters = 2000000;
+  double best = 0;
+  float sinks[1024] = {};
+  for (int rep = 0; rep < 7; rep++) {
+    double flops[1024] = {};
+    auto t0 = std::chrono::steady_clock::now();
+    parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; t++) flops[t % 1024] += isa.fma_loop(kIters, &sinks[t % 1024]);
+    });
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double total = 0;
+    for (int t = 0; t < threads && t < 1024; t++) total += flops[t];
+    if (dt > 0 && total / dt > best) best = total / dt;
+  }
+  if (threads != before) set_num_threads(before);
+  volatile float keep = sinks[0];
+  (void)keep;
+  return best / 1e9;
+}
+
+}  // namespace rft

@@ -1,1 +1,0 @@
-namespace rft { int avx2_library_marker = 1; }
