@@ -23,3 +23,9 @@ test('an unknown benchmark names the available ones and exits 2', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /unknown benchmark "no-such-bench"/);
 });
+
+test('rft report on a missing run directory says so and exits 2', () => {
+  const r = spawnSync(process.execPath, [bin, 'report', '/nonexistent/run'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /rft: run directory \/nonexistent\/run does not exist/);
+});

@@ -4,7 +4,11 @@
  * `register(program)`; this file only lists them.
  */
 import { Command, CommanderError } from 'commander';
+import { CliError } from './errors.js';
 import { register as registerBench } from './commands/bench.js';
+import { register as registerReport } from './commands/report.js';
+
+export { CliError };
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,6 +18,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   registerBench(program);
+  registerReport(program);
   return program;
 }
 
@@ -33,12 +38,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** An error meant for the user: printed without a stack, exit code 2 unless given. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
-    super(message);
-  }
-}
 
 const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 const isBin = process.argv[1]?.endsWith('/rft') || process.argv[1]?.endsWith('/main.js');

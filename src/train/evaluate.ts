@@ -1,0 +1,113 @@
+/**
+ * Held-out evaluation: greedy pass@1 and mean reward, sampled pass@1 and pass@k from k samples.
+ * Reporting both greedy and sampled figures (and pass@k) makes visible when RFT merely sharpens
+ * what the model already knew (pass@1 up, pass@k down) rather than teaching it.
+ */
+import type { Row } from '../contracts/row.js';
+import type { ChatTokenizer } from '../contracts/tokenizer.js';
+import type { PolicyEngine } from '../contracts/policy-engine.js';
+import { rollout } from '../rollout/single-turn.js';
+import { scoreAll, type ScoreFn } from './grpo/score.js';
+
+export interface HeldoutOptions {
+  k: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  maxNewTokens: number;
+  passThreshold: number;
+  seed: number;
+}
+
+export interface HeldoutSample {
+  row: number;
+  prompt: string;
+  completion: string;
+  score: number | null;
+  valid: boolean;
+  reason?: string;
+  greedy: boolean;
+}
+
+export interface HeldoutResult {
+  n: number;
+  k: number;
+  /** greedy decoding */
+  mean_reward: number;
+  pass1: number;
+  /** k samples at the training temperature */
+  mean_reward_sampled: number;
+  pass1_sampled: number;
+  pass_at_k: number;
+  samples: HeldoutSample[];
+}
+
+/** Unbiased pass@k from n samples of which c pass (Chen et al. 2021): 1 − C(n−c, k) / C(n, k). */
+export function passAtK(n: number, c: number, k: number): number {
+  if (k > n) throw new Error(`passAtK: k (${k}) cannot exceed the number of samples (${n})`);
+  if (n - c < k) return 1;
+  let prod = 1;
+  for (let i = n - c + 1; i <= n; i++) prod *= 1 - k / i;
+  return 1 - prod;
+}
+
+export async function evaluateHeldout(
+  policy: PolicyEngine,
+  tokenizer: ChatTokenizer,
+  score: ScoreFn,
+  rows: Row[],
+  o: HeldoutOptions,
+): Promise<HeldoutResult> {
+  const common = { maxNewTokens: o.maxNewTokens, topP: o.topP, topK: o.topK };
+  const greedy = await rollout(policy, tokenizer, rows, 1, { ...common, temperature: 0, seed: o.seed });
+  greedy.sort((a, b) => a.rowIndex - b.rowIndex);
+  const sampled = o.k > 0 ? await rollout(policy, tokenizer, rows, o.k, { ...common, temperature: o.temperature, seed: o.seed + 1 }) : [];
+  sampled.sort((a, b) => a.rowIndex - b.rowIndex);
+  const gs = await scoreAll(score, greedy);
+  const ss = await scoreAll(score, sampled);
+  const passes = (r: number) => !Number.isNaN(r) && r >= o.passThreshold;
+  const reward = (r: number) => (Number.isNaN(r) ? 0 : r);
+
+  let greedyPass = 0;
+  let greedyReward = 0;
+  gs.rewards.forEach((r) => {
+    greedyReward += reward(r);
+    if (passes(r)) greedyPass++;
+  });
+  let sampledPass = 0;
+  let sampledReward = 0;
+  let passK = 0;
+  for (let i = 0; i < rows.length; i++) {
+    let c = 0;
+    for (let j = 0; j < o.k; j++) {
+      const r = ss.rewards[i * o.k + j];
+      sampledReward += reward(r);
+      if (passes(r)) c++;
+    }
+    sampledPass += c;
+    if (o.k > 0) passK += passAtK(o.k, c, o.k);
+  }
+  const n = rows.length;
+  const toSample = (greedyFlag: boolean) => (t: (typeof greedy)[number], i: number): HeldoutSample => {
+    const res = (greedyFlag ? gs : ss).results[i];
+    return {
+      row: t.rowIndex,
+      prompt: tokenizer.decode(t.promptTokens),
+      completion: t.output,
+      score: res.valid ? res.score : null,
+      valid: res.valid,
+      reason: res.reason,
+      greedy: greedyFlag,
+    };
+  };
+  return {
+    n,
+    k: o.k,
+    mean_reward: n ? greedyReward / n : NaN,
+    pass1: n ? greedyPass / n : NaN,
+    mean_reward_sampled: n && o.k ? sampledReward / (n * o.k) : NaN,
+    pass1_sampled: n && o.k ? sampledPass / (n * o.k) : NaN,
+    pass_at_k: n && o.k ? passK / n : NaN,
+    samples: [...greedy.map(toSample(true)), ...sampled.map(toSample(false))],
+  };
+}

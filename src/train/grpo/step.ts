@@ -1,0 +1,209 @@
+/**
+ * One GRPO-family optimisation step: generate → score → advantages → (μ × mini-batches) policy
+ * updates. Every random choice derives from (seed, step), so a resumed run repeats exactly the
+ * steps an uninterrupted one would have taken.
+ */
+import type { Row } from '../../contracts/row.js';
+import type { ChatTokenizer } from '../../contracts/tokenizer.js';
+import type { PolicyEngine, Sequence } from '../../contracts/policy-engine.js';
+import { rollout, type Trajectory } from '../../rollout/single-turn.js';
+import { computeAdvantages, type RewardScaling } from './advantages.js';
+import { policyLoss, type LossConfig, type LossMetrics } from './loss.js';
+import { scoreAll, type ScoreFn } from './score.js';
+
+export interface GrpoStepConfig {
+  rolloutsPerPrompt: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  maxNewTokens: number;
+  policyUpdates: number;
+  miniBatches: number;
+  rewardScaling: RewardScaling;
+  maskTruncated: boolean;
+  dropZeroVarianceGroups: boolean;
+  maxGradNorm: number;
+  weightDecay: number;
+  loss: LossConfig;
+}
+
+export interface StepMetrics {
+  reward_mean: number;
+  reward_std: number;
+  /** each evaluator component's mean, prefixed `reward/` */
+  [component: `reward/${string}`]: number;
+  zero_variance_fraction: number;
+  invalid_fraction: number;
+  kl: number;
+  clip_low: number;
+  clip_high: number;
+  entropy: number;
+  completion_len_mean: number;
+  completion_len_max: number;
+  truncated_fraction: number;
+  grad_norm: number;
+  loss: number;
+  lr: number;
+  trained_sequences: number;
+  time_sample_s: number;
+  time_eval_s: number;
+  time_train_s: number;
+  sample_tokens_per_s: number;
+  train_tokens_per_s: number;
+}
+
+/** Deterministic per-step seed from the run seed (a 32-bit mix, so steps get unrelated streams). */
+export function stepSeed(seed: number, step: number, salt = 0): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const v of [step, salt]) {
+    h = Math.imul(h ^ v, 0x85ebca6b) >>> 0;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+    h = (h ^ (h >>> 16)) >>> 0;
+  }
+  return h;
+}
+
+function meanStd(xs: number[]): [number, number] {
+  if (!xs.length) return [NaN, NaN];
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return [m, Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length)];
+}
+
+export interface StepResult {
+  metrics: StepMetrics;
+  trajectories: Trajectory[];
+  rewards: Float64Array;
+}
+
+export async function grpoStep(
+  policy: PolicyEngine,
+  tokenizer: ChatTokenizer,
+  score: ScoreFn,
+  rows: Row[],
+  cfg: GrpoStepConfig,
+  ctx: { seed: number; step: number; lr: number },
+): Promise<StepResult> {
+  const G = cfg.rolloutsPerPrompt;
+  const t0 = performance.now();
+  const trajectories = await rollout(policy, tokenizer, rows, G, {
+    maxNewTokens: cfg.maxNewTokens,
+    temperature: cfg.temperature,
+    topP: cfg.topP,
+    topK: cfg.topK,
+    seed: stepSeed(ctx.seed, ctx.step, 1),
+  });
+  // Group g = row g: the sampler returns completions grouped by prompt.
+  trajectories.sort((a, b) => a.rowIndex - b.rowIndex);
+  const t1 = performance.now();
+  const scores = await scoreAll(score, trajectories);
+  const t2 = performance.now();
+
+  const adv = computeAdvantages(scores.rewards, G, { scaling: cfg.rewardScaling });
+
+  // Which completions enter the loss.
+  const chosen: number[] = [];
+  trajectories.forEach((tr, i) => {
+    const g = Math.floor(i / G);
+    if (Number.isNaN(scores.rewards[i])) return;
+    if (cfg.dropZeroVarianceGroups && adv.zeroVariance[g]) return;
+    if (cfg.maskTruncated && tr.finishReason === 'length') return;
+    if (tr.completionTokens.length === 0) return;
+    chosen.push(i);
+  });
+
+  let lossSum = 0;
+  let updates = 0;
+  let gradNorm = 0;
+  let entropySum = 0;
+  let entropyCount = 0;
+  const lossMetrics: LossMetrics[] = [];
+  let trainTokens = 0;
+
+  if (chosen.length > 0) {
+    const seqs: Sequence[] = chosen.map((i) => ({ prompt: trajectories[i].promptTokens, completion: trajectories[i].completionTokens }));
+    const advantages = chosen.map((i) => adv.advantages[i]);
+    const ref = cfg.loss.klBeta > 0 ? await policy.logprobs(seqs, { reference: true }) : undefined;
+    // With one update on the whole batch the policy is still the sampling policy, so old = current
+    // (detached) and the ratio is exactly 1; otherwise the pre-update log-probs are recorded first.
+    const offPolicy = cfg.policyUpdates > 1 || cfg.miniBatches > 1;
+    const old = offPolicy ? await policy.logprobs(seqs) : undefined;
+    // Each mini-batch is its own optimizer step, so each normalises its loss over itself.
+    const mbSize = Math.ceil(seqs.length / cfg.miniBatches);
+
+    for (let u = 0; u < cfg.policyUpdates; u++) {
+      for (let start = 0; start < seqs.length; start += mbSize) {
+        const idx = Array.from({ length: Math.min(mbSize, seqs.length - start) }, (_, j) => start + j);
+        const mb = idx.map((j) => seqs[j]);
+        const fb = await policy.forwardBackward(mb, (logprobs) => {
+          const offsets = [0];
+          for (const lp of logprobs) offsets.push(offsets[offsets.length - 1] + lp.length);
+          const flat = new Float64Array(offsets[offsets.length - 1]);
+          logprobs.forEach((lp, k) => flat.set(lp, offsets[k]));
+          const flatOld = old ? new Float64Array(flat.length) : flat;
+          if (old) idx.forEach((j, k) => flatOld.set(old[j], offsets[k]));
+          let flatRef: Float64Array | undefined;
+          if (ref) {
+            flatRef = new Float64Array(flat.length);
+            idx.forEach((j, k) => flatRef!.set(ref[j], offsets[k]));
+          }
+          const out = policyLoss(
+            {
+              logp: flat,
+              old: flatOld,
+              ref: flatRef,
+              mask: new Uint8Array(flat.length).fill(1),
+              offsets,
+              advantages: idx.map((j) => advantages[j]),
+            },
+            cfg.loss,
+          );
+          lossMetrics.push(out.metrics);
+          return { loss: out.loss, dlogp: logprobs.map((_, k) => out.dlogp.subarray(offsets[k], offsets[k + 1])) };
+        });
+        lossSum += fb.loss;
+        updates++;
+        if (fb.entropy !== undefined && Number.isFinite(fb.entropy)) {
+          entropySum += fb.entropy;
+          entropyCount++;
+        }
+        trainTokens += mb.reduce((a, s) => a + s.prompt.length + s.completion.length, 0);
+        const st = await policy.optimStep({ lr: ctx.lr, maxGradNorm: cfg.maxGradNorm, weightDecay: cfg.weightDecay });
+        gradNorm = Math.max(gradNorm, st.gradNorm);
+      }
+    }
+  }
+  const t3 = performance.now();
+
+  const valid = Array.from(scores.rewards).filter((r) => !Number.isNaN(r));
+  const [rm, rs] = meanStd(valid);
+  const lens = trajectories.map((t) => t.completionTokens.length);
+  const sampledTokens = lens.reduce((a, b) => a + b, 0);
+  const avgOver = (f: (m: LossMetrics) => number) => {
+    const tot = lossMetrics.reduce((a, m) => a + m.activeTokens, 0);
+    return tot ? lossMetrics.reduce((a, m) => a + f(m) * m.activeTokens, 0) / tot : 0;
+  };
+  const metrics: StepMetrics = {
+    reward_mean: rm,
+    reward_std: rs,
+    zero_variance_fraction: adv.zeroVariance.filter(Boolean).length / adv.zeroVariance.length,
+    invalid_fraction: scores.invalidFraction,
+    kl: avgOver((m) => m.kl),
+    clip_low: avgOver((m) => m.clipLow),
+    clip_high: avgOver((m) => m.clipHigh),
+    entropy: entropyCount ? entropySum / entropyCount : NaN,
+    completion_len_mean: lens.length ? sampledTokens / lens.length : 0,
+    completion_len_max: lens.length ? Math.max(...lens) : 0,
+    truncated_fraction: trajectories.filter((t) => t.finishReason === 'length').length / Math.max(1, trajectories.length),
+    grad_norm: gradNorm,
+    loss: updates ? lossSum / updates : 0,
+    lr: ctx.lr,
+    trained_sequences: chosen.length,
+    time_sample_s: (t1 - t0) / 1000,
+    time_eval_s: (t2 - t1) / 1000,
+    time_train_s: (t3 - t2) / 1000,
+    sample_tokens_per_s: sampledTokens / Math.max(1e-9, (t1 - t0) / 1000),
+    train_tokens_per_s: trainTokens / Math.max(1e-9, (t3 - t2) / 1000),
+  };
+  for (const [k, v] of Object.entries(scores.componentMeans)) metrics[`reward/${k}`] = v;
+  return { metrics, trajectories, rewards: scores.rewards };
+}

@@ -1,0 +1,155 @@
+/**
+ * The RFT loop: for each step take the next prompts, run one GRPO step, log, evaluate and
+ * checkpoint on schedule. Data order, sampling and dropout all derive from (seed, step), so
+ * `resume` only needs the policy's training state and the step number to continue exactly.
+ */
+import type { Row } from '../../contracts/row.js';
+import type { ChatTokenizer } from '../../contracts/tokenizer.js';
+import type { PolicyEngine } from '../../contracts/policy-engine.js';
+import { learningRateAt, type Schedule } from '../schedule.js';
+import { join } from 'node:path';
+import { readFileSync, existsSync } from 'node:fs';
+import { RunDir, writeDirAtomic, writeFileAtomic } from '../run-dir.js';
+import { evaluateHeldout, type HeldoutResult } from '../evaluate.js';
+import { grpoStep, stepSeed, type GrpoStepConfig, type StepMetrics } from './step.js';
+import type { ScoreFn } from './score.js';
+
+export interface RftLoopConfig extends GrpoStepConfig {
+  promptsPerStep: number;
+  epochs: number;
+  steps?: number;
+  learningRate: number;
+  schedule: Schedule;
+  warmupSteps: number;
+  seed: number;
+  evalEvery: number;
+  evalSamples: number;
+  passThreshold: number;
+  checkpointEvery: number;
+}
+
+export interface RftLoopInputs {
+  policy: PolicyEngine;
+  tokenizer: ChatTokenizer;
+  score: ScoreFn;
+  train: Row[];
+  heldout?: Row[];
+  config: RftLoopConfig;
+  /** Anything else worth recording in config.json (paths, evaluator spec, ...). */
+  recordedConfig?: Record<string, unknown>;
+  runDir: string;
+  resume?: boolean;
+  /** Called after each step (progress display). */
+  onStep?: (step: number, total: number, m: StepMetrics) => void;
+  onEval?: (step: number, r: HeldoutResult) => void;
+}
+
+export interface RftLoopResult {
+  steps: number;
+  initialEval?: HeldoutResult;
+  finalEval?: HeldoutResult;
+}
+
+export function totalSteps(c: Pick<RftLoopConfig, 'steps' | 'epochs' | 'promptsPerStep'>, rows: number): number {
+  return c.steps ?? Math.max(1, Math.ceil((c.epochs * rows) / c.promptsPerStep));
+}
+
+/** The rows of step `step`: consecutive slices of per-epoch shuffled orders (a pure function of seed and step). */
+export function rowsForStep(rows: Row[], promptsPerStep: number, seed: number, step: number): Row[] {
+  const out: Row[] = [];
+  for (let j = 0; j < promptsPerStep; j++) {
+    const pos = step * promptsPerStep + j;
+    const epoch = Math.floor(pos / rows.length);
+    out.push(rows[epochOrder(rows.length, seed, epoch)[pos % rows.length]]);
+  }
+  return out;
+}
+
+const orderCache = new Map<string, number[]>();
+function epochOrder(n: number, seed: number, epoch: number): number[] {
+  const key = `${n}:${seed}:${epoch}`;
+  let o = orderCache.get(key);
+  if (!o) {
+    const keys = Array.from({ length: n }, (_, i) => stepSeed(seed, epoch, i + 17));
+    o = Array.from({ length: n }, (_, i) => i).sort((a, b) => keys[a] - keys[b] || a - b);
+    if (orderCache.size > 64) orderCache.clear();
+    orderCache.set(key, o);
+  }
+  return o;
+}
+
+export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
+  const c = inp.config;
+  if (inp.train.length === 0) throw new Error('the training dataset has no rows');
+  const run = new RunDir(inp.runDir);
+  const total = totalSteps(c, inp.train.length);
+  let start = 0;
+  const result: RftLoopResult = { steps: total };
+
+  const recorded = { ...inp.recordedConfig, ...c, total_steps: total };
+  const cps = inp.resume ? run.checkpoints() : [];
+  if (cps.length) {
+    assertSameConfig(run.file('config.json'), recorded);
+    const last = cps[cps.length - 1];
+    await inp.policy.loadTrainingState(run.checkpointDir(last));
+    run.truncateJsonl('metrics.jsonl', last);
+    run.truncateJsonl('eval.jsonl', last);
+    start = last;
+  } else {
+    // A fresh run (or a resume with nothing to resume from) starts with empty logs.
+    run.truncateJsonl('metrics.jsonl', -1);
+    run.truncateJsonl('eval.jsonl', -1);
+    run.writeJson('config.json', recorded);
+  }
+
+  const heldout = async (step: number): Promise<HeldoutResult | undefined> => {
+    if (!inp.heldout?.length) return undefined;
+    const r = await evaluateHeldout(inp.policy, inp.tokenizer, inp.score, inp.heldout, {
+      k: c.evalSamples,
+      temperature: c.temperature || 1,
+      topP: c.topP,
+      topK: c.topK,
+      maxNewTokens: c.maxNewTokens,
+      passThreshold: c.passThreshold,
+      seed: stepSeed(c.seed, step, 3),
+    });
+    const { samples, ...summary } = r;
+    run.appendJsonl('eval.jsonl', { step, ...summary });
+    run.writeJson(`samples/step-${String(step).padStart(6, '0')}.json`, samples);
+    inp.onEval?.(step, r);
+    return r;
+  };
+
+  if (start === 0) result.initialEval = await heldout(0);
+
+  for (let step = start; step < total; step++) {
+    const rows = rowsForStep(inp.train, c.promptsPerStep, c.seed, step);
+    const lr = learningRateAt(step, total, c.learningRate, c.schedule, c.warmupSteps);
+    const { metrics } = await grpoStep(inp.policy, inp.tokenizer, inp.score, rows, c, { seed: c.seed, step, lr });
+    const done = step + 1;
+    run.appendJsonl('metrics.jsonl', { step: done, ...metrics });
+    inp.onStep?.(done, total, metrics);
+    const last = done === total;
+    if (c.evalEvery > 0 && done % c.evalEvery === 0 && !last) await heldout(done);
+    if ((c.checkpointEvery > 0 && done % c.checkpointEvery === 0) || last) {
+      await writeDirAtomic(run.checkpointDir(done), async (tmp) => {
+        await inp.policy.saveTrainingState(tmp);
+        writeFileAtomic(join(tmp, 'trainer_state.json'), JSON.stringify({ step: done, total_steps: total, seed: c.seed }) + '\n');
+      });
+    }
+  }
+  result.finalEval = await heldout(total);
+  await writeDirAtomic(run.file('adapter'), (tmp) => inp.policy.saveAdapter(tmp));
+  return result;
+}
+
+/** A resumed run must use the configuration it was started with, or its steps would not match. */
+function assertSameConfig(path: string, now: Record<string, unknown>): void {
+  if (!existsSync(path)) throw new Error(`cannot resume: ${path} is missing`);
+  const before = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const keys = new Set([...Object.keys(before), ...Object.keys(now)]);
+  const changed = [...keys].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(now[k]));
+  if (changed.length) {
+    throw new Error(`cannot resume: the configuration differs from the run's config.json in ${changed.map((k) => `${k} (${JSON.stringify(before[k])} → ${JSON.stringify(now[k])})`).join(', ')}`);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * `rft report RUN_DIR`: turns a run directory's logs into report.md with reward and accuracy
+ * curves (SVG) and sample held-out rollouts. Regenerable at any time, also mid-run.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { RunDir } from './run-dir.js';
+import { lineChart, movingAverage } from './svg-chart.js';
+
+type Rec = Record<string, number>;
+
+const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : String(v ?? ''));
+
+export function writeReport(runPath: string): string {
+  if (!existsSync(runPath)) throw new Error(`run directory ${runPath} does not exist`);
+  const run = new RunDir(runPath);
+  const metrics = run.readJsonl<Rec>('metrics.jsonl');
+  const evals = run.readJsonl<Rec>('eval.jsonl');
+  if (!metrics.length && !evals.length) throw new Error(`${runPath} has no metrics.jsonl or eval.jsonl entries yet`);
+
+  const reward = metrics.map((m) => [m.step, m.reward_mean] as [number, number]);
+  writeFileSync(
+    run.file('reward.svg'),
+    lineChart('Training reward (mean over rollouts)', 'step', [
+      { name: 'reward_mean', points: reward },
+      { name: 'moving average (9)', points: movingAverage(reward, 9) },
+    ], { yMin: 0, yMax: 1 }),
+  );
+  writeFileSync(
+    run.file('heldout.svg'),
+    lineChart('Held-out accuracy', 'step', [
+      { name: 'pass@1 (greedy)', points: evals.map((e) => [e.step, e.pass1]) },
+      { name: 'pass@1 (sampled)', points: evals.map((e) => [e.step, e.pass1_sampled]) },
+      { name: 'pass@k', points: evals.map((e) => [e.step, e.pass_at_k]) },
+      { name: 'mean reward (greedy)', points: evals.map((e) => [e.step, e.mean_reward]) },
+    ], { yMin: 0, yMax: 1 }),
+  );
+  writeFileSync(
+    run.file('training.svg'),
+    lineChart('Policy statistics', 'step', [
+      { name: 'entropy', points: metrics.map((m) => [m.step, m.entropy]) },
+      { name: 'kl', points: metrics.map((m) => [m.step, m.kl]) },
+      { name: 'zero-variance groups', points: metrics.map((m) => [m.step, m.zero_variance_fraction]) },
+      { name: 'truncated', points: metrics.map((m) => [m.step, m.truncated_fraction]) },
+    ]),
+  );
+
+  const lines = [`# Run report: ${runPath}`, ''];
+  if (evals.length) {
+    lines.push('## Held-out evaluation', '', '| step | pass@1 greedy | mean reward | pass@1 sampled | pass@k (k) |', '|---|---|---|---|---|');
+    for (const e of evals) lines.push(`| ${e.step} | ${fmt(e.pass1)} | ${fmt(e.mean_reward)} | ${fmt(e.pass1_sampled)} | ${fmt(e.pass_at_k)} (${e.k}) |`);
+    lines.push('', '![held-out](heldout.svg)', '');
+  }
+  if (metrics.length) {
+    const last = metrics[metrics.length - 1];
+    const sum = (k: string) => metrics.reduce((a, m) => a + (m[k] ?? 0), 0);
+    lines.push('## Training', '', `${metrics.length} steps. Time: sampling ${fmt(sum('time_sample_s'))} s, evaluation ${fmt(sum('time_eval_s'))} s, training ${fmt(sum('time_train_s'))} s.`, '');
+    lines.push('![reward](reward.svg)', '', '![policy](training.svg)', '', '| metric | last step |', '|---|---|');
+    for (const [k, v] of Object.entries(last)) if (k !== 'step') lines.push(`| ${k} | ${fmt(v)} |`);
+    lines.push('');
+  }
+  const lastEval = evals[evals.length - 1];
+  const samplesPath = lastEval ? run.file(`samples/step-${String(lastEval.step).padStart(6, '0')}.json`) : '';
+  if (samplesPath && existsSync(samplesPath)) {
+    const samples = JSON.parse(readFileSync(samplesPath, 'utf8')) as { prompt: string; completion: string; score: number | null; reason?: string; greedy: boolean }[];
+    lines.push(`## Sample held-out rollouts (step ${lastEval.step}, greedy)`, '');
+    for (const s of samples.filter((x) => x.greedy).slice(0, 8)) {
+      lines.push('```text', s.prompt.trim(), '--- completion ---', s.completion.trim(), '```', `score ${s.score ?? 'invalid'}${s.reason ? ` — ${s.reason}` : ''}`, '');
+    }
+  }
+  const out = run.file('report.md');
+  writeFileSync(out, lines.join('\n'));
+  return out;
+}
