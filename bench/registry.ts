@@ -7,6 +7,8 @@ export type Benchmark = { description: string; load: () => Promise<{ run(args: s
 export const benchmarks: Record<string, Benchmark> = {};
 benchmarks.kernels = { description: 'fused kernels (norms, rope, swiglu, attention, softmax, logprobs, embedding, adamw): native vs reference', load: () => import('./kernels.js') };
 benchmarks.engine = { description: 'tensor engine: training step of a small transformer, share of time in kernels, pool reuse', load: () => import('./engine.js') };
+benchmarks.model = { description: 'transformer: LoRA fwd/fwd+bwd and KV-cache sampling tokens/s (--preset smollm-135m|tiny or --model DIR)', load: () => import('./model.js') };
+benchmarks.datasets = { description: 'rows/s of the task generators and of dataset validation', load: () => import('./datasets.js') };
 
 benchmarks.gemm = { description: 'native sgemm GFLOP/s on transformer shapes, 1 and all threads, vs the FMA peak', load: () => import('./gemm.js') };
 

@@ -7,6 +7,9 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerReport } from './commands/report.js';
+import { register as registerModel } from './commands/model.js';
+import { register as registerGenerate } from './commands/generate.js';
+import { register as registerDataset } from './commands/dataset.js';
 
 export { CliError };
 
@@ -19,6 +22,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerBench(program);
   registerReport(program);
+  registerModel(program);
+  registerGenerate(program);
+  registerDataset(program);
   return program;
 }
 
