@@ -11,6 +11,8 @@ benchmarks.model = { description: 'transformer: LoRA fwd/fwd+bwd and KV-cache sa
 benchmarks.datasets = { description: 'rows/s of the task generators and of dataset validation', load: () => import('./datasets.js') };
 benchmarks.evaluators = { description: 'evaluations/s of the built-in and sandboxed evaluators', load: () => import('./evaluators.js') };
 
+benchmarks.gemm = { description: 'native sgemm GFLOP/s on transformer shapes, 1 and all threads, vs the FMA peak', load: () => import('./gemm.js') };
+
 export async function runBenchmark(name: string, args: string[]): Promise<number> {
   const b = benchmarks[name];
   if (!b) {

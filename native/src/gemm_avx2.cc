@@ -19,6 +19,12 @@ struct Avx2 {
     __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
+    // C is updated after the k loop; start fetching its rows now so the update does not stall.
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 15), _MM_HINT_T0);
+    }
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kc; p++) {
       const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);

@@ -19,6 +19,13 @@ struct Avx512 {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    // C is updated after the k loop; start fetching its rows now so the update does not stall.
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 31), _MM_HINT_T0);
+    }
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kc; p++) {
       const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);

@@ -1,10 +1,11 @@
 // GEMM dispatch: picks the ISA once from the CPU's features, splits large products over the
 // thread pool, and hands each thread its own packing workspace.
 //
-// Thread split: C is cut into a tm × tn grid of blocks (tm · tn = threads) on MR/NR boundaries,
-// one block per thread, each thread packing its own panels — no shared state, no atomics on C.
+// Thread split: C is cut into a tm × tn grid of blocks on MR/NR boundaries; threads take blocks
+// one at a time and pack their own panels — no shared packed data, no atomics on C.
 // Because every ISA's KC is fixed, each C element is summed in the same order whatever the grid,
 // so results do not depend on the thread count at all.
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -72,33 +73,39 @@ void run_serial(const GemmIsa& isa, const GemmProblem& p) {
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Rows (or columns) of part i when `units` tiles of `unit` are dealt to `parts` parts.
-inline void split(int64_t total, int64_t unit, int parts, int i, int64_t* begin, int64_t* end) {
+inline void split(int64_t total, int64_t unit, int64_t parts, int64_t i, int64_t* begin, int64_t* end) {
   const int64_t units = ceil_div(total, unit);
   int64_t b = units * i / parts * unit, e = units * (i + 1) / parts * unit;
   *begin = b < total ? b : total;
   *end = e < total ? e : total;
 }
 
-// Grid tm × tn for `threads` threads minimising the largest block's estimated cycles:
-// FMAs at 32 flops/cycle, plus packing (A re-packed per NC block, B once per thread).
-void choose_grid(const GemmIsa& isa, const GemmProblem& p, int threads, int* tm_out, int* tn_out) {
+// Grid tm × tn of C blocks for `threads` threads. Blocks are handed out dynamically (a thread
+// that finishes early takes the next), so there are a few more blocks than threads: on a shared
+// machine a thread that lost its core for a while then does less of the work. The cost model
+// (in cycles) is the arithmetic at 32 flops/cycle plus each block's own packing — A re-packed per
+// NC block of its columns, B once — taken over the whole grid, plus one block for the tail.
+void choose_grid(const GemmIsa& isa, const GemmProblem& p, int threads, int64_t* tm_out, int64_t* tn_out) {
   const int64_t mt = ceil_div(p.m, isa.mr), nt = ceil_div(p.n, isa.nr);
+  const int64_t target = 4 * static_cast<int64_t>(threads);
+  const double k = static_cast<double>(p.k);
   double best = -1;
   *tm_out = 1;
   *tn_out = 1;
-  for (int tm = 1; tm <= threads; tm++) {
-    if (threads % tm) continue;
-    const int tn = threads / tm;
-    if (tm > mt || tn > nt) continue;
-    const double ms = static_cast<double>(ceil_div(mt, tm) * isa.mr);
-    const double ns = static_cast<double>(ceil_div(nt, tn) * isa.nr);
-    const double k = static_cast<double>(p.k);
-    const double cost = ms * ns * k / 16.0 + ms * k * static_cast<double>(ceil_div(static_cast<int64_t>(ns), isa.nc)) * 0.5 +
-                        ns * k * 0.25;
-    if (best < 0 || cost < best) {
-      best = cost;
-      *tm_out = tm;
-      *tn_out = tn;
+  for (int64_t tm = 1; tm <= mt && tm <= target; tm++) {
+    for (int64_t tn = 1; tn <= nt && tm * tn <= target; tn++) {
+      const int64_t blocks = tm * tn;
+      const double ms = static_cast<double>(ceil_div(mt, tm) * isa.mr);
+      const double ns = static_cast<double>(ceil_div(nt, tn) * isa.nr);
+      const double per_block = ms * ns * k / 16.0 +
+                               ms * k * static_cast<double>(ceil_div(static_cast<int64_t>(ns), isa.nc)) * 0.5 + ns * k * 0.25;
+      const double waves = static_cast<double>(ceil_div(blocks, threads));
+      const double cost = blocks < threads ? per_block * 1e3 : per_block * (waves + 1.0);
+      if (best < 0 || cost < best) {
+        best = cost;
+        *tm_out = tm;
+        *tn_out = tn;
+      }
     }
   }
 }
@@ -113,20 +120,28 @@ GemmProblem block(const GemmProblem& p, int64_t i0, int64_t i1, int64_t j0, int6
   return q;
 }
 
+// Runs task(0 .. tasks-1) on the pool, each thread taking the next task as it becomes free.
+// Which thread runs a task does not change any result (each task owns its part of C).
+template <class F>
+void run_tasks(int64_t tasks, int threads, const F& task) {
+  std::atomic<int64_t> next{0};
+  parallel_for(threads, 1, [&](int64_t, int64_t) {
+    for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < tasks;) task(t);
+  });
+}
+
 void run_parallel(const GemmIsa& isa, const GemmProblem& p, int threads) {
-  int tm = 1, tn = 1;
+  int64_t tm = 1, tn = 1;
   choose_grid(isa, p, threads, &tm, &tn);
   if (tm * tn == 1) {
     run_serial(isa, p);
     return;
   }
-  parallel_for(tm * tn, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; t++) {
-      int64_t i0, i1, j0, j1;
-      split(p.m, isa.mr, tm, static_cast<int>(t / tn), &i0, &i1);
-      split(p.n, isa.nr, tn, static_cast<int>(t % tn), &j0, &j1);
-      if (i0 < i1 && j0 < j1) run_serial(isa, block(p, i0, i1, j0, j1));
-    }
+  run_tasks(tm * tn, threads, [&](int64_t t) {
+    int64_t i0, i1, j0, j1;
+    split(p.m, isa.mr, tm, t / tn, &i0, &i1);
+    split(p.n, isa.nr, tn, t % tn, &j0, &j1);
+    if (i0 < i1 && j0 < j1) run_serial(isa, block(p, i0, i1, j0, j1));
   });
 }
 
@@ -180,9 +195,7 @@ void sgemm_batched(const GemmProblem& p, int64_t stride_a, int64_t stride_b, int
   }
   // Whole products per thread when they divide evenly enough; otherwise split each product.
   if (batch >= threads && (batch % threads == 0 || batch >= 4 * threads)) {
-    parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; i++) run_serial(isa, item(i));
-    });
+    run_tasks(batch, threads, [&](int64_t i) { run_serial(isa, item(i)); });
     return;
   }
   for (int64_t i = 0; i < batch; i++) sgemm(item(i));

@@ -29,6 +29,8 @@ export interface NativeAddon {
   setIsa(name: string): void;
   /** Measured GFLOP/s of independent FMA chains on `threads` threads (widest ISA). */
   fmaPeak(threads: number): number;
+  sgemm: Kernels['sgemm'];
+  sgemmBatched: Kernels['sgemmBatched'];
   [name: string]: unknown;
 }
 
