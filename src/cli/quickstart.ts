@@ -48,10 +48,10 @@ export const QUICKSTART_EVALUATOR = {
 
 function rftConfig(o: Partial<RftLoopConfig>): RftLoopConfig {
   return {
-    rolloutsPerPrompt: 8, promptsPerStep: 16, temperature: 1, topP: 1, topK: 0, maxNewTokens: 48,
+    rolloutsPerPrompt: 8, promptsPerStep: 16, temperature: 1, topP: 1, topK: 0, maxNewTokens: 96,
     policyUpdates: 1, miniBatches: 1, rewardScaling: 'group', maskTruncated: false, dropZeroVarianceGroups: true,
     maxGradNorm: 1, weightDecay: 0,
-    loss: { lossType: 'grpo', importanceSampling: 'token', epsilonLow: 0.2, epsilonHigh: 0.28, klBeta: 0, maxCompletionLength: 48 },
+    loss: { lossType: 'grpo', importanceSampling: 'token', epsilonLow: 0.2, epsilonHigh: 0.28, klBeta: 0, maxCompletionLength: 96 },
     epochs: 1, steps: 100, learningRate: 2e-3, schedule: 'constant', warmupSteps: 0, seed: 1,
     evalEvery: 0, evalSamples: 8, passThreshold: 1, checkpointEvery: 0,
     ...o,
@@ -66,7 +66,7 @@ export const FULL_PLAN: QuickstartPlan = {
   heldoutSize: 200,
   seed: 1,
   model: { arch: 'llama', hidden: 128, layers: 4, heads: 4, kvHeads: 2, intermediate: 384, tieEmbeddings: true, ropeTheta: 10000, maxPositions: 256, rmsNormEps: 1e-5 },
-  sft: { epochs: 3, batchSize: 32, maxLength: 128, learningRate: 3e-3, schedule: 'cosine', warmupSteps: 30, weightDecay: 0, maxGradNorm: 1, seed: 1, evalEvery: 0, maxNewTokens: 48, passThreshold: 1 },
+  sft: { epochs: 3, batchSize: 32, maxLength: 160, learningRate: 3e-3, schedule: 'cosine', warmupSteps: 30, weightDecay: 0, maxGradNorm: 1, seed: 1, evalEvery: 0, maxNewTokens: 96, passThreshold: 1 },
   lora: { loraRank: 16, loraAlpha: 32, loraDropout: 0, targetModules: LORA_ALL },
   rft: rftConfig({}),
   evaluator: QUICKSTART_EVALUATOR,
@@ -81,6 +81,24 @@ export const SMALL_PLAN: QuickstartPlan = {
   sft: { ...FULL_PLAN.sft, epochs: 2 },
   rft: rftConfig({ steps: 20, promptsPerStep: 8, evalSamples: 4 }),
 };
+
+/** The plan with parts replaced: top-level fields, and fields inside model / sft / lora / rft / rft.loss / knobs. */
+export function withOverrides(plan: QuickstartPlan, o: Record<string, unknown>): QuickstartPlan {
+  const out: Record<string, unknown> = { ...plan };
+  for (const [k, v] of Object.entries(o)) {
+    if (!(k in plan)) throw new Error(`unknown plan field "${k}"; fields: ${Object.keys(plan).join(', ')}`);
+    const cur = (plan as unknown as Record<string, unknown>)[k];
+    if (cur && typeof cur === 'object' && !Array.isArray(cur) && v && typeof v === 'object' && !Array.isArray(v)) {
+      const merged: Record<string, unknown> = { ...(cur as object) };
+      for (const [k2, v2] of Object.entries(v)) {
+        const c2 = merged[k2];
+        merged[k2] = c2 && typeof c2 === 'object' && !Array.isArray(c2) && v2 && typeof v2 === 'object' ? { ...c2, ...v2 } : v2;
+      }
+      out[k] = merged;
+    } else out[k] = v;
+  }
+  return out as unknown as QuickstartPlan;
+}
 
 export interface QuickstartSummary {
   task: string;

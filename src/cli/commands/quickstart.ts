@@ -1,7 +1,9 @@
 /** `rft quickstart` (what `npm start` runs): SFT then RFT end to end on a model it builds, offline. */
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { FULL_PLAN, SMALL_PLAN, runQuickstart, summaryTable } from '../quickstart.js';
+import { readFileSync } from 'node:fs';
+import { FULL_PLAN, SMALL_PLAN, runQuickstart, summaryTable, withOverrides } from '../quickstart.js';
+import { CliError } from '../errors.js';
 import { Progress } from '../progress.js';
 
 export function register(program: Command): void {
@@ -10,9 +12,17 @@ export function register(program: Command): void {
     .description('build a small model, SFT it on a generated task, then RFT it with GRPO; prints held-out accuracy before and after')
     .option('--out <dir>', 'run directory', 'runs/quickstart')
     .option('--small', 'a much smaller pipeline (a couple of minutes; what the test suite runs)')
+    .option('--plan <file>', 'a JSON file overriding parts of the plan (e.g. {"rft": {"steps": 50}, "trainSize": 2000})')
     .option('--json', 'print summary.json as the last line')
-    .action(async (o: { out: string; small?: boolean; json?: boolean }) => {
-      const plan = o.small ? SMALL_PLAN : FULL_PLAN;
+    .action(async (o: { out: string; small?: boolean; plan?: string; json?: boolean }) => {
+      let plan = o.small ? SMALL_PLAN : FULL_PLAN;
+      if (o.plan) {
+        try {
+          plan = withOverrides(plan, JSON.parse(readFileSync(o.plan, 'utf8')));
+        } catch (e) {
+          throw new CliError(`--plan ${o.plan}: ${(e as Error).message}`);
+        }
+      }
       let bar: Progress | undefined;
       const log = (m: string) => (bar ? bar.log(m) : process.stderr.write(m + '\n'));
       const summary = await runQuickstart(plan, o.out, {
