@@ -54,6 +54,11 @@ export async function main(argv: string[]): Promise<number> {
 const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 const isBin = process.argv[1]?.endsWith('/rft') || process.argv[1]?.endsWith('/main.js');
 if (isEntry || isBin) {
+  // `rft ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
