@@ -150,6 +150,7 @@ export function register(program: Command): void {
           onEval: (step, r) => progress.log(`eval @ step ${step}: ${r.eval_loss !== undefined ? `loss ${r.eval_loss.toFixed(4)}  ` : ''}${r.heldout ? describeEval(r.heldout) : ''}`),
         });
         progress.done();
+        console.log(`report: ${writeReport(c.out as string)}`);
         console.log(c.full ? `model: ${resolve(c.out as string, 'model')}` : `adapter: ${resolve(c.out as string, 'adapter')}`);
         if (result.evalLoss !== undefined) console.log(`eval loss ${result.evalLoss.toFixed(4)}`);
       } finally {
