@@ -25,7 +25,7 @@ export function register(program: Command): void {
       }
       let bar: Progress | undefined;
       const log = (m: string) => (bar ? bar.log(m) : process.stderr.write(m + '\n'));
-      const summary = await runQuickstart(plan, o.out, {
+      const run = runQuickstart(plan, o.out, {
         log,
         onSftStep: (step, total, m) => (bar ??= new Progress('SFT')).update(step, total, { loss: m.loss, 'tok/s': Math.round(m.tokens_per_s) }),
         onRftStep: (step, total, m) => {
@@ -35,6 +35,10 @@ export function register(program: Command): void {
           }
           bar!.update(step, total, { reward: m.reward_mean, entropy: m.entropy, len: m.completion_len_mean, 'sample tok/s': Math.round(m.sample_tokens_per_s) });
         },
+      });
+      const summary = await run.catch((e: Error) => {
+        bar?.done();
+        throw new CliError(e.message, 1);
       });
       bar?.done();
       const out = resolve(o.out);
