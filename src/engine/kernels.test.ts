@@ -53,6 +53,7 @@ for (const c of [
   { label: 'prefill 130 tokens (several key tiles), Hq 4 / Hkv 2, D 64', B: 1, Tq: 130, Tk: 130, Hq: 4, Hkv: 2, D: 64, qStart: [0], kStart: [0] },
   { label: 'left padding, D 33', B: 2, Tq: 20, Tk: 20, Hq: 2, Hkv: 2, D: 33, qStart: [0, 0], kStart: [0, 7] },
   { label: 'decode Tq 1 with qStart > 0 and padding', B: 3, Tq: 1, Tk: 70, Hq: 6, Hkv: 2, D: 16, qStart: [69, 50, 69], kStart: [0, 10, 65] },
+  { label: 'decode 2 tokens for 5 sequences (all kv heads per task)', B: 5, Tq: 2, Tk: 40, Hq: 6, Hkv: 2, D: 20, qStart: [38, 30, 0, 12, 38], kStart: [0, 5, 0, 13, 37] },
   { label: 'chunk of 5 queries after a cache of 95', B: 2, Tq: 5, Tk: 100, Hq: 9, Hkv: 3, D: 12, qStart: [95, 40], kStart: [3, 0] },
 ]) {
   const { B, Tq, Tk, Hq, Hkv, D } = c;
@@ -179,7 +180,7 @@ test('native kernels reject bad arguments with a JS error naming the op, never a
   assert.throws(() => a.attentionForward(f(4), f(4), f(4), f(4), f(1), 1, 1, 1, 1, 1, 4, NaN, z(1), z(1)), /attentionForward: scale must be finite/);
   assert.throws(() => a.attentionForward(f(4), f(4), f(3), f(4), f(1), 1, 1, 1, 1, 1, 4, 1, z(1), z(1)), /attentionForward: v has 3 elements, needs 4 for shape \(B=1, Tk=1, Hkv=1, D=4\)/);
   assert.throws(() => a.attentionForward(f(4), f(4), f(4), f(4), f(1), 1, 1, 1, 1, 1, 4, 1, z(1), Int32Array.from([-1])), /kStart\[0\] = -1 must be ≥ 0/);
-  assert.throws(() => a.attentionBackward(f(4), f(4), f(4), f(4), f(1), f(4), f(4), f(4), f(4), 1, 1, 1, 1, 0, 4, 1, z(1), z(1)), /Hq \(1\) must be a multiple of Hkv \(0\)/);
+  assert.throws(() => a.attentionBackward(f(4), f(4), f(4), f(4), f(1), f(4), f(4), f(4), f(4), 1, 1, 1, 1, 0, 4, 1, z(1), z(1)), /Hq \(1\) must be a positive multiple of Hkv \(0\)/);
   assert.throws(() => a.embeddingBackward(f(2), Int32Array.from([-1]), f(4), 1, 2), /embeddingBackward: ids\[0\] = -1 is out of range \[0, 2\)/);
   assert.throws(() => a.tokenLogprobsBackward(f(4), z(2), f(2), f(2), f(3), 2, 2), /dlogits has 3 elements, needs 4 for shape \(2, 2\)/);
   assert.throws(() => a.adamw(f(2), new Float64Array(2), f(2), f(2), 2, 0.1, 0.9, 0.99, 1e-8, 0, 1), /adamw: grad must be a Float32Array \(2\), got Float64Array/);
