@@ -130,6 +130,8 @@ AttnArgs attentionDims(const KernelArgs& a, size_t first) {
   t.Hkv = a.dim(first + 4, "Hkv");
   t.D = a.dim(first + 5, "D");
   t.scale = (float)a.number(first + 6, "scale");
+  // The tiles' scratch grows with D; no real model has heads anywhere near this wide.
+  if (t.D > 65536) a.fail("head size D = " + std::to_string(t.D) + " is larger than the supported 65536");
   if (t.Hq == 0 || t.Hkv == 0 || t.Hq % t.Hkv != 0)
     a.fail("Hq (" + std::to_string(t.Hq) + ") must be a positive multiple of Hkv (" + std::to_string(t.Hkv) + ")");
   a.product({t.B, t.Tq, t.Hq, t.D});
