@@ -7,6 +7,9 @@ export type Benchmark = { description: string; load: () => Promise<{ run(args: s
 export const benchmarks: Record<string, Benchmark> = {};
 benchmarks.kernels = { description: 'fused kernels (norms, rope, swiglu, attention, softmax, logprobs, embedding, adamw): native vs reference', load: () => import('./kernels.js') };
 benchmarks.engine = { description: 'tensor engine: training step of a small transformer, share of time in kernels, pool reuse', load: () => import('./engine.js') };
+benchmarks.model = { description: 'transformer: LoRA fwd/fwd+bwd and KV-cache sampling tokens/s (--preset smollm-135m|tiny or --model DIR)', load: () => import('./model.js') };
+benchmarks.datasets = { description: 'rows/s of the task generators and of dataset validation', load: () => import('./datasets.js') };
+benchmarks.evaluators = { description: 'evaluations/s of the built-in and sandboxed evaluators', load: () => import('./evaluators.js') };
 
 export async function runBenchmark(name: string, args: string[]): Promise<number> {
   const b = benchmarks[name];

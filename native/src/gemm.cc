@@ -47,7 +47,7 @@ struct Operands {
 };
 
 // Checks one operand: its ld against its width and its buffer's length against what it spans.
-void check_operand(const Args& args, const std::string& shape, const char* name, const char* ld_name, int64_t rows,
+void check_operand(const NapiArgs& args, const std::string& shape, const char* name, const char* ld_name, int64_t rows,
                    int64_t cols, int64_t ld, int64_t stride, int64_t batch, int64_t length) {
   const int64_t min_ld = cols > 1 ? cols : 1;
   if (ld < min_ld)
@@ -62,7 +62,7 @@ void check_operand(const Args& args, const std::string& shape, const char* name,
 }
 
 // C must not share memory with A or B: the kernel would read values it has already overwritten.
-void check_no_overlap(const Args& args, const std::string& shape, const float* c, i128 c_span, const float* x, i128 x_span,
+void check_no_overlap(const NapiArgs& args, const std::string& shape, const float* c, i128 c_span, const float* x, i128 x_span,
                       const char* name) {
   if (c_span == 0 || x_span == 0) return;
   const char* c0 = reinterpret_cast<const char*>(c);
@@ -74,7 +74,7 @@ void check_no_overlap(const Args& args, const std::string& shape, const float* c
 }
 
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
-  Args args(info, "sgemm", 13);
+  NapiArgs args(info, "sgemm", 13);
   GemmProblem p;
   p.trans_a = args.boolean(0, "transA");
   p.trans_b = args.boolean(1, "transB");
@@ -107,7 +107,7 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SgemmBatched(const Napi::CallbackInfo& info) {
-  Args args(info, "sgemmBatched", 17);
+  NapiArgs args(info, "sgemmBatched", 17);
   GemmProblem p;
   p.trans_a = args.boolean(0, "transA");
   p.trans_b = args.boolean(1, "transB");
@@ -168,7 +168,7 @@ Napi::Value Isas(const Napi::CallbackInfo& info) {
 
 // setIsa("avx512" | "avx2" | "portable"): forces a GEMM path (tests and benchmarks).
 Napi::Value SetIsa(const Napi::CallbackInfo& info) {
-  Args args(info, "setIsa", 1);
+  NapiArgs args(info, "setIsa", 1);
   if (!info[0].IsString()) args.type_error("name must be a string, got " + js_type_name(info[0]));
   const std::string name = info[0].As<Napi::String>().Utf8Value();
   if (!set_gemm_isa(name.c_str())) {
@@ -182,7 +182,7 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
 
 // fmaPeak(threads): GFLOP/s of independent FMA chains on that many threads.
 Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
-  Args args(info, "fmaPeak", 1);
+  NapiArgs args(info, "fmaPeak", 1);
   const int64_t threads = args.integer(0, "threads", 1, 2 * available_cores());
   return Napi::Number::New(info.Env(), fma_peak_gflops(static_cast<int>(threads)));
 }

@@ -38,9 +38,9 @@ inline std::string js_type_name(const Napi::Value& v) {
 }
 
 // Collects the op's name and a description of its arguments for error messages.
-class Args {
+class NapiArgs {
  public:
-  Args(const Napi::CallbackInfo& info, const char* op, size_t count) : info_(info), op_(op) {
+  NapiArgs(const Napi::CallbackInfo& info, const char* op, size_t count) : info_(info), op_(op) {
     if (info.Length() != count)
       throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected " + std::to_string(count) +
                                                  " arguments, got " + std::to_string(info.Length()));

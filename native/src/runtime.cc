@@ -15,7 +15,7 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::Ne
 
 // setThreads(n): n in [1, 2 × available cores].
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  Args args(info, "setThreads", 1);
+  NapiArgs args(info, "setThreads", 1);
   const int64_t n = args.integer(0, "n", 1, 2 * available_cores());
   set_num_threads(static_cast<int>(n));
   return info.Env().Undefined();

@@ -7,6 +7,11 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerReport } from './commands/report.js';
+import { register as registerModel } from './commands/model.js';
+import { register as registerGenerate } from './commands/generate.js';
+import { register as registerDataset } from './commands/dataset.js';
+import { register as registerEvaluator } from './commands/evaluator.js';
+import { register as registerTrain } from './commands/train.js';
 
 export { CliError };
 
@@ -19,6 +24,11 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerBench(program);
   registerReport(program);
+  registerModel(program);
+  registerGenerate(program);
+  registerDataset(program);
+  registerEvaluator(program);
+  registerTrain(program);
   return program;
 }
 

@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../main.js', import.meta.url));
+const rft = (args: string[], cwd?: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd });
+const lines = async (f: string) => (await readFile(f, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+
+test('dataset validate prints each problem as FILE:LINE and exits 1; a clean file exits 0', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rft-cli-ds-'));
+  const file = join(dir, 'd.jsonl');
+  await writeFile(file, '{"messages":[{"role":"user","content":"a"}]}\n{nope\n{"messages":[{"role":"assistant","content":"b"}]}\n');
+  const r = rft(['dataset', 'validate', file]);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, new RegExp(`${file}:2: \\(row\\): bad JSON`));
+  assert.match(r.stdout, new RegExp(`${file}:3: messages\\[0\\]\\.role: last message is "assistant"`));
+  assert.match(r.stdout, /3 rows, 1 valid; 2 problems on 2 lines/);
+  const j = rft(['dataset', 'validate', file, '--json']);
+  assert.equal(j.status, 1);
+  const report = JSON.parse(j.stdout);
+  assert.deepEqual(report.issues.map((i: { line: number; code: string }) => [i.line, i.code]), [[2, 'bad_json'], [3, 'last_message']]);
+  await writeFile(file, '{"messages":[{"role":"user","content":"a"}]}\n');
+  const ok = rft(['dataset', 'validate', file]);
+  assert.equal(ok.status, 0);
+  assert.match(ok.stdout, /1 rows, all valid/);
+  const big = rft(['dataset', 'validate', file, '--max-bytes', '10']);
+  assert.equal(big.status, 1);
+  assert.match(big.stdout, /over the limit of 10/);
+});
+
+test('user errors are one line on stderr with exit code 2, never a stack trace', async () => {
+  const missing = rft(['dataset', 'validate', '/no/such/file.jsonl']);
+  assert.equal(missing.status, 2);
+  assert.equal(missing.stderr, 'rft: cannot read /no/such/file.jsonl: no such file\n');
+  const dir = await mkdtemp(join(tmpdir(), 'rft-cli-ds-'));
+  const knob = rft(['dataset', 'generate', 'countdown', '--out-dir', dir, '--n', '3', '--levels', 'easy']);
+  assert.equal(knob.status, 2);
+  assert.match(knob.stderr, /--levels is not a knob of countdown; it belongs to sql/);
+  const n = rft(['dataset', 'generate', 'countdown', '--out-dir', dir, '--n', 'many']);
+  assert.equal(n.status, 2);
+  assert.match(n.stderr, /--n must be a whole number/);
+  const file = join(dir, 'bad.jsonl');
+  await writeFile(file, '{"prompt":"a"}\n{x\n');
+  const split = rft(['dataset', 'split', file, '--eval', '0.5']);
+  assert.equal(split.status, 2);
+  assert.match(split.stderr, /bad\.jsonl:2: bad JSON.*rft dataset validate/);
+  const blocked = rft(['dataset', 'generate', 'countdown', '--out-dir', join(file, 'sub'), '--n', '2']);
+  assert.equal(blocked.status, 2);
+  assert.match(blocked.stderr, /cannot create directory .*bad\.jsonl\/sub: a file is in the way/);
+  await writeFile(join(dir, 'ok.jsonl'), '{"prompt":"a"}\n');
+  const intoDir = rft(['dataset', 'convert', join(dir, 'ok.jsonl'), '--out', dir]);
+  assert.equal(intoDir.status, 2);
+  assert.match(intoDir.stderr, /it is a directory/);
+  for (const r of [missing, knob, n, split, blocked, intoDir]) assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('generate -> from-sft -> split -> stats pipeline on word problems', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rft-cli-ds-'));
+  const g = rft(['dataset', 'generate', 'word-problems', '--out-dir', 'out', '--n', '40', '--seed', '3', '--difficulty', '2', '--json'], dir);
+  assert.equal(g.status, 0, g.stderr);
+  const report = JSON.parse(g.stdout);
+  assert.equal(report.rows, 40);
+  assert.equal(report.sftPath, join('out', 'word-problems.sft.jsonl'));
+  // from-sft recovers exactly the generator's RFT file: same prompts, same ground truth.
+  const f = rft(['dataset', 'from-sft', 'out/word-problems.sft.jsonl', '--out', 'rft.jsonl', '--answer-tag', 'RESULT', '--json'], dir);
+  assert.equal(f.status, 0, f.stderr);
+  assert.deepEqual(JSON.parse(f.stdout), { read: 40, written: 40, skipped: {} });
+  assert.deepEqual(await lines(join(dir, 'rft.jsonl')), await lines(join(dir, 'out/word-problems.rft.jsonl')));
+  const m = rft(['dataset', 'from-sft', 'out/word-problems.sft.jsonl', '--out', 'few.jsonl', '--max', '5', '--answer-regex', 'no-such-thing|\\[RESULT\\](.*?)\\['], dir);
+  assert.equal(m.status, 0, m.stderr);
+  assert.match(m.stdout, /wrote 5/);
+  const s = rft(['dataset', 'split', 'rft.jsonl', '--eval', '0.25', '--seed', '1', '--stratify', 'template', '--out-train', 'tr.jsonl', '--out-eval', 'ev.jsonl'], dir);
+  assert.equal(s.status, 0, s.stderr);
+  assert.equal((await lines(join(dir, 'tr.jsonl'))).length, 30);
+  assert.equal((await lines(join(dir, 'ev.jsonl'))).length, 10);
+  const again = rft(['dataset', 'split', 'rft.jsonl', '--eval', '0.25', '--seed', '1', '--stratify', 'template', '--out-train', 'tr2.jsonl', '--out-eval', 'ev2.jsonl'], dir);
+  assert.equal(again.status, 0);
+  assert.equal(await readFile(join(dir, 'ev2.jsonl'), 'utf8'), await readFile(join(dir, 'ev.jsonl'), 'utf8'));
+  const st = rft(['dataset', 'stats', 'rft.jsonl', '--json'], dir);
+  assert.equal(st.status, 0, st.stderr);
+  const stats = JSON.parse(st.stdout);
+  assert.equal(stats.rows, 40);
+  assert.deepEqual(stats.roles, { system: 40, user: 40 });
+  assert.deepEqual(stats.groundTruthTypes, { string: 40 });
+});
+
+test('convert turns prompt rows into chat rows and back', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rft-cli-ds-'));
+  const rows = [{ prompt: 'q1', completion: 'a1', id: 1 }, { prompt: [{ role: 'user', content: 'q2' }], ground_truth: 2 }];
+  await writeFile(join(dir, 'p.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n'));
+  const c = rft(['dataset', 'convert', 'p.jsonl', '--out', 'chat.jsonl', '--completion', 'ground-truth'], dir);
+  assert.equal(c.status, 0, c.stderr);
+  assert.deepEqual(await lines(join(dir, 'chat.jsonl')), [
+    { messages: [{ role: 'user', content: 'q1' }], id: 1, ground_truth: 'a1' },
+    { messages: [{ role: 'user', content: 'q2' }], ground_truth: 2 },
+  ]);
+  assert.equal(rft(['dataset', 'validate', 'chat.jsonl'], dir).status, 0);
+  const back = rft(['dataset', 'convert', 'chat.jsonl', '--out', 'back.jsonl', '--to', 'prompt'], dir);
+  assert.equal(back.status, 0, back.stderr);
+  assert.deepEqual(await lines(join(dir, 'back.jsonl')), [{ prompt: 'q1', id: 1, ground_truth: 'a1' }, { prompt: 'q2', ground_truth: 2 }]);
+  await writeFile(join(dir, 'x.jsonl'), '{"text":"no prompt"}\n');
+  const bad = rft(['dataset', 'convert', 'x.jsonl', '--out', 'y.jsonl'], dir);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /x\.jsonl:1: row has neither "messages" nor "prompt"/);
+});
+
+test('generate sql stores the database path as given, relative to the working directory', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rft-cli-ds-'));
+  const g = rft(['dataset', 'generate', 'sql', '--out-dir', 'data/sql', '--n', '5', '--seed', '1', '--levels', 'easy,hard'], dir);
+  assert.equal(g.status, 0, g.stderr);
+  const rows = await lines(join(dir, 'data/sql/sql.rft.jsonl'));
+  for (const row of rows) assert.equal(row.database, 'data/sql/shop.sqlite');
+  assert.equal(rft(['dataset', 'validate', 'data/sql/sql.sft.jsonl', '--sft'], dir).status, 0);
+});

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig, parameterCount, ConfigError } from './config.js';
+import { inverseFrequencies, RopeTable } from './rope.js';
+
+const base = {
+  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2,
+  num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 100, rms_norm_eps: 1e-5, rope_theta: 500000,
+  max_position_embeddings: 256, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: [2, 3], torch_dtype: 'bfloat16',
+};
+
+test('parses a Llama 3.2 style config with llama3 rope scaling and an eos list', () => {
+  const c = parseConfig({ ...base, rope_scaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } });
+  assert.equal(c.arch, 'llama');
+  assert.equal(c.headDim, 16);
+  assert.deepEqual(c.eosTokenIds, [2, 3]);
+  assert.equal(c.ropeScaling?.factor, 32);
+  assert.equal(c.qkvBias, false);
+  assert.equal(c.qkNorm, false);
+  // embed 100·64 (tied) + 2 layers · (q 64·64 + k,v 2·64·32 + o 64·64 + mlp 3·64·128 + 2 norms 64) + final norm 64
+  assert.equal(parameterCount(c), 6400 + 2 * (4096 + 4096 + 4096 + 24576 + 128) + 64);
+});
+
+test('Qwen2 always has q/k/v biases; Qwen3 has q/k norms and an explicit head_dim', () => {
+  const q2 = parseConfig({ ...base, architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', use_sliding_window: false, sliding_window: 4096 });
+  assert.equal(q2.qkvBias, true);
+  assert.equal(q2.oBias, false);
+  const q3 = parseConfig({ ...base, architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', head_dim: 32, attention_bias: false });
+  assert.equal(q3.headDim, 32);
+  assert.equal(q3.qkNorm, true);
+  assert.equal(q3.qkvBias, false);
+});
+
+test('transformers 5 rope_parameters are read like rope_theta / rope_scaling', () => {
+  const c = parseConfig({ ...base, rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 1234 } });
+  assert.equal(c.ropeTheta, 1234);
+  assert.equal(c.ropeScaling, null);
+});
+
+test('unsupported or inconsistent configs are clear errors, not guesses', () => {
+  const bad = (patch: object, re: RegExp) => assert.throws(() => parseConfig({ ...base, ...patch }, 'm/config.json'), (e: Error) => e instanceof ConfigError && re.test(e.message) && e.message.startsWith('m/config.json'));
+  bad({ architectures: ['MistralForCausalLM'] }, /architecture "MistralForCausalLM" is not supported/);
+  bad({ model_type: 'qwen2' }, /model_type "qwen2" does not match/);
+  bad({ rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope scaling type "yarn" is not supported/);
+  bad({ rope_scaling: { rope_type: 'llama3', factor: 8 } }, /rope_scaling: missing "low_freq_factor"/);
+  bad({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', use_sliding_window: true }, /use_sliding_window=true is not supported/);
+  bad({ num_key_value_heads: 3 }, /multiple of num_key_value_heads/);
+  bad({ hidden_act: 'gelu' }, /hidden_act "gelu"/);
+  bad({ hidden_size: 0 }, /"hidden_size" must be a positive integer/);
+  bad({ vocab_size: undefined }, /missing "vocab_size"/);
+  bad({ mlp_bias: true }, /mlp_bias/);
+  bad({ eos_token_id: [-1] }, /eos_token_id/);
+  bad({ layer_types: ['full_attention', 'sliding_attention'] }, /sliding_attention/);
+});
+
+test('rope inverse frequencies and tables match a hand computation (plain and llama3-scaled)', () => {
+  // D = 8, theta = 10000 → invFreq = 1, 0.1, 0.01, 0.001.
+  const plain = inverseFrequencies(8, 10000, null);
+  [1, 0.1, 0.01, 0.001].forEach((v, i) => assert.ok(Math.abs(plain[i]! - v) < 1e-7 * v));
+  // llama3, original context 1000, low 1, high 4, factor 8: wavelengths 2π/f = 6.28, 62.8 (kept: < 250),
+  // 628.3 (between 250 and 1000: smoothed), 6283 (> 1000: divided by 8).
+  const s = inverseFrequencies(8, 10000, { ropeType: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 1000 });
+  const smooth = (1000 / ((2 * Math.PI) / 0.01) - 1) / 3; // 0.19718
+  const want = [1, 0.1, (1 - smooth) * (0.01 / 8) + smooth * 0.01, 0.001 / 8];
+  want.forEach((v, i) => assert.ok(Math.abs(s[i]! - v) < 1e-6 * v, `invFreq[${i}] ${s[i]} vs ${v}`));
+  const t = new RopeTable(8, 10000, null);
+  t.ensure(10);
+  assert.ok(t.length >= 10);
+  for (const p of [0, 3, 9]) for (let i = 0; i < 4; i++) {
+    assert.ok(Math.abs(t.cos[p * 4 + i]! - Math.cos(p * [1, 0.1, 0.01, 0.001][i]!)) < 1e-6);
+    assert.ok(Math.abs(t.sin[p * 4 + i]! - Math.sin(p * [1, 0.1, 0.01, 0.001][i]!)) < 1e-6);
+  }
+  const before = t.cos.slice(0, 40);
+  t.ensure(1000); // growing keeps the existing rows
+  assert.deepEqual([...t.cos.slice(0, 40)], [...before]);
+  assert.ok(Math.abs(t.sin[999 * 4 + 1]! - Math.sin(Math.fround(999 * Math.fround(0.1)))) < 1e-6);
+});
