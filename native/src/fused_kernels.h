@@ -30,7 +30,8 @@ struct AttnArgs {
 constexpr int64_t kAttentionDotRows = 8;
 
 // Queries per block in the attention backward (the block holds G = Hq/Hkv rows per query).
-inline int64_t attentionBackwardBlock(int64_t G) { return G >= 64 ? 1 : 64 / G; }
+// static: internal linkage, so no copy compiled with AVX-512 flags is shared with other objects.
+static inline int64_t attentionBackwardBlock(int64_t G) { return G >= 64 ? 1 : 64 / G; }
 
 struct FusedKernels {
   const char* isa;
