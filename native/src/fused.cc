@@ -130,8 +130,8 @@ AttnArgs attentionDims(const KernelArgs& a, size_t first) {
   t.Hkv = a.dim(first + 4, "Hkv");
   t.D = a.dim(first + 5, "D");
   t.scale = (float)a.number(first + 6, "scale");
-  if (t.Hkv == 0 || t.Hq % t.Hkv != 0)
-    a.fail("Hq (" + std::to_string(t.Hq) + ") must be a multiple of Hkv (" + std::to_string(t.Hkv) + ")");
+  if (t.Hq == 0 || t.Hkv == 0 || t.Hq % t.Hkv != 0)
+    a.fail("Hq (" + std::to_string(t.Hq) + ") must be a positive multiple of Hkv (" + std::to_string(t.Hkv) + ")");
   a.product({t.B, t.Tq, t.Hq, t.D});
   a.product({t.B, t.Tk, t.Hkv, t.D});
   t.qStart = a.i32(first + 7, "qStart", t.B, shapeOf({t.B}));

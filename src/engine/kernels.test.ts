@@ -179,7 +179,7 @@ test('native kernels reject bad arguments with a JS error naming the op, never a
   assert.throws(() => a.attentionForward(f(4), f(4), f(4), f(4), f(1), 1, 1, 1, 1, 1, 4, NaN, z(1), z(1)), /attentionForward: scale must be finite/);
   assert.throws(() => a.attentionForward(f(4), f(4), f(3), f(4), f(1), 1, 1, 1, 1, 1, 4, 1, z(1), z(1)), /attentionForward: v has 3 elements, needs 4 for shape \(B=1, Tk=1, Hkv=1, D=4\)/);
   assert.throws(() => a.attentionForward(f(4), f(4), f(4), f(4), f(1), 1, 1, 1, 1, 1, 4, 1, z(1), Int32Array.from([-1])), /kStart\[0\] = -1 must be ≥ 0/);
-  assert.throws(() => a.attentionBackward(f(4), f(4), f(4), f(4), f(1), f(4), f(4), f(4), f(4), 1, 1, 1, 1, 0, 4, 1, z(1), z(1)), /Hq \(1\) must be a multiple of Hkv \(0\)/);
+  assert.throws(() => a.attentionBackward(f(4), f(4), f(4), f(4), f(1), f(4), f(4), f(4), f(4), 1, 1, 1, 1, 0, 4, 1, z(1), z(1)), /Hq \(1\) must be a positive multiple of Hkv \(0\)/);
   assert.throws(() => a.embeddingBackward(f(2), Int32Array.from([-1]), f(4), 1, 2), /embeddingBackward: ids\[0\] = -1 is out of range \[0, 2\)/);
   assert.throws(() => a.tokenLogprobsBackward(f(4), z(2), f(2), f(2), f(3), 2, 2), /dlogits has 3 elements, needs 4 for shape \(2, 2\)/);
   assert.throws(() => a.adamw(f(2), new Float64Array(2), f(2), f(2), 2, 0.1, 0.9, 0.99, 1e-8, 0, 1), /adamw: grad must be a Float32Array \(2\), got Float64Array/);
