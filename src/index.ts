@@ -3,3 +3,4 @@ export type * from './contracts/row.js';
 export type * from './contracts/evaluation.js';
 export type { Kernels } from './engine/kernels.js';
 export { kernels } from './engine/backend.js';
+export * from './evaluators/index.js';

@@ -10,6 +10,7 @@ import { register as registerReport } from './commands/report.js';
 import { register as registerModel } from './commands/model.js';
 import { register as registerGenerate } from './commands/generate.js';
 import { register as registerDataset } from './commands/dataset.js';
+import { register as registerEvaluator } from './commands/evaluator.js';
 
 export { CliError };
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerModel(program);
   registerGenerate(program);
   registerDataset(program);
+  registerEvaluator(program);
   return program;
 }
 

@@ -30,4 +30,6 @@ export interface Rollout {
 export interface Evaluator {
   readonly name: string;
   evaluate(rollout: Rollout): EvaluationResult | Promise<EvaluationResult>;
+  /** Releases worker pools, child processes or connections the evaluator holds (optional). */
+  close?(): Promise<void> | void;
 }
