@@ -106,3 +106,22 @@ test('adapters that do not fit are refused with the reason', () => {
     rmSync(dir, { recursive: true });
   }
 });
+
+test('LoRA dropout is active only in training mode and reproducible from its generator', () => {
+  const m = loadModel(`${FIX}llama`);
+  randomAdapter(m, 6); // dropout 0.1
+  const evalOut = logits(m);
+  assert.deepEqual(logits(m), evalOut);
+  m.train(true, new Rng(9));
+  const a = logits(m);
+  const b = logits(m);
+  assert.ok(maxDiff(a, evalOut) > 1e-4 && maxDiff(a, b) > 1e-4, 'dropout masks change the output call to call');
+  m.train(true, new Rng(9));
+  assert.deepEqual(logits(m), a);
+  m.train(false);
+  const base = m.withoutAdapters(() => logits(m));
+  m.train(true, new Rng(10));
+  assert.deepEqual(m.withoutAdapters(() => logits(m)), base); // dropout belongs to the adapters: the base policy stays exact
+  m.train(false);
+  assert.deepEqual(logits(m), evalOut);
+});
