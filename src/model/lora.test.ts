@@ -74,6 +74,7 @@ test('merging folds the adapter into the weights; the saved merged model reprodu
     saveModel(m, dir, { dtype: 'BF16', maxShardBytes: 40_000 });
     const bf = loadModel(dir);
     assert.ok(readdirSync(dir).includes('model.safetensors.index.json'));
+    assert.ok(!readdirSync(dir).includes('model.safetensors'), 'the earlier single-file weights are removed');
     const d = maxDiff(logits(bf), adapted);
     assert.ok(d > 0 && d < 0.1, `bf16 copy differs from f32 by ${d}`);
   } finally {
