@@ -10,7 +10,8 @@ import { Rng } from '../engine/index.js';
 import type { Transformer } from './transformer.js';
 
 const FIX = fileURLToPath(new URL('../../../src/model/fixtures/', import.meta.url));
-const prompts = [[5, 9, 12, 3, 7], [8, 2], [30, 31, 32, 33, 34, 35, 36, 37], [11]];
+// The last prompt repeats the second: identical prompts share one prefill.
+const prompts = [[5, 9, 12, 3, 7], [8, 2], [30, 31, 32, 33, 34, 35, 36, 37], [11], [8, 2]];
 
 /** Greedy decoding by recomputing the whole sequence every step (no cache). */
 function greedyNoCache(model: Transformer, prompt: number[], n: number): number[] {
