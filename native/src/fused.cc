@@ -165,8 +165,20 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   t.v = a.f32(2, "v", nkv, kvShape(t));
   t.out = a.f32(3, "out", nq, qShape(t));
   t.lse = a.f32(4, "lse", t.B * t.Hq * t.Tq, lseShape(t));
-  // Tasks: (batch, kv head, block of queries); a block holds up to 64 (query, head) rows.
   const int64_t G = t.Hq / t.Hkv;
+  if (t.Tq * G < kAttentionDotRows) {
+    // Decoding: a task per (batch, group of kv heads); all of a sequence's kv heads in one task
+    // when there are enough sequences to keep the threads busy, so K and V stream in address order.
+    const int64_t kvPer = t.B >= 4 ? t.Hkv : 1, groups = t.Hkv / kvPer;
+    parallel_for(t.B * groups, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t task = t0; task < t1; task++) {
+        const int64_t kv0 = task % groups * kvPer;
+        K->attentionForward(t, task / groups, kv0, kv0 + kvPer, 0, t.Tq);
+      }
+    });
+    return info.Env().Undefined();
+  }
+  // Tasks: (batch, kv head, block of queries); a block holds up to 64 (query, head) rows.
   const int64_t BQ = G >= 64 ? 1 : 64 / G;
   const int64_t qBlocks = (t.Tq + BQ - 1) / BQ;
   parallel_for(t.B * t.Hkv * qBlocks, 1, [&](int64_t t0, int64_t t1) {
@@ -176,7 +188,8 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
       const int64_t k = task % qBlocks, bh = task / qBlocks;
       const int64_t qb = k % 2 == 0 ? k / 2 : qBlocks - 1 - k / 2;
       const int64_t i0 = qb * BQ, i1 = i0 + BQ < t.Tq ? i0 + BQ : t.Tq;
-      K->attentionForward(t, bh / t.Hkv, bh % t.Hkv, i0, i1);
+      const int64_t kvh = bh % t.Hkv;
+      K->attentionForward(t, bh / t.Hkv, kvh, kvh + 1, i0, i1);
     }
   });
   return info.Env().Undefined();

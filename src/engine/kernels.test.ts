@@ -53,6 +53,7 @@ for (const c of [
   { label: 'prefill 130 tokens (several key tiles), Hq 4 / Hkv 2, D 64', B: 1, Tq: 130, Tk: 130, Hq: 4, Hkv: 2, D: 64, qStart: [0], kStart: [0] },
   { label: 'left padding, D 33', B: 2, Tq: 20, Tk: 20, Hq: 2, Hkv: 2, D: 33, qStart: [0, 0], kStart: [0, 7] },
   { label: 'decode Tq 1 with qStart > 0 and padding', B: 3, Tq: 1, Tk: 70, Hq: 6, Hkv: 2, D: 16, qStart: [69, 50, 69], kStart: [0, 10, 65] },
+  { label: 'decode 2 tokens for 5 sequences (all kv heads per task)', B: 5, Tq: 2, Tk: 40, Hq: 6, Hkv: 2, D: 20, qStart: [38, 30, 0, 12, 38], kStart: [0, 5, 0, 13, 37] },
   { label: 'chunk of 5 queries after a cache of 95', B: 2, Tq: 5, Tk: 100, Hq: 9, Hkv: 3, D: 12, qStart: [95, 40], kStart: [3, 0] },
 ]) {
   const { B, Tq, Tk, Hq, Hkv, D } = c;

@@ -202,7 +202,7 @@ export function backward(root: Tensor, grad?: Tensor | Float32Array): void {
     }
   }
   if (!root.requiresGrad) {
-    throw new BackwardError(`backward: ${root.describe()} does not require a gradient (no input has requiresGrad, or it was computed in noGrad())`);
+    throw new BackwardError(`backward: ${root.describe()} does not require a gradient (no input has requiresGrad, it was computed in noGrad(), or it was returned from a scope(), which detaches it: call backward inside the scope)`);
   }
   const order = topoOrder(root);
   live = new Map();

@@ -165,6 +165,8 @@ export class ModelTokenizer {
   decode(ids: readonly number[], opts: { skipSpecialTokens?: boolean } = {}): string {
     for (const id of ids) if (!Number.isSafeInteger(id) || id < 0) throw new TokenizerError(`token id ${id} is not a valid id`);
     const known = ids.filter((id) => id < this.size);
+    // @huggingface/tokenizers refuses an empty list; an empty completion is an empty string.
+    if (known.length === 0) return '';
     return this.tok.decode(known, { skip_special_tokens: opts.skipSpecialTokens ?? false });
   }
 
