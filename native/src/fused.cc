@@ -130,6 +130,8 @@ AttnArgs attentionDims(const KernelArgs& a, size_t first) {
   t.Hkv = a.dim(first + 4, "Hkv");
   t.D = a.dim(first + 5, "D");
   t.scale = (float)a.number(first + 6, "scale");
+  // The tiles' scratch grows with D; no real model has heads anywhere near this wide.
+  if (t.D > 65536) a.fail("head size D = " + std::to_string(t.D) + " is larger than the supported 65536");
   if (t.Hq == 0 || t.Hkv == 0 || t.Hq % t.Hkv != 0)
     a.fail("Hq (" + std::to_string(t.Hq) + ") must be a positive multiple of Hkv (" + std::to_string(t.Hkv) + ")");
   a.product({t.B, t.Tq, t.Hq, t.D});
@@ -208,9 +210,49 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   t.dq = a.f32(6, "dq", nq, qShape(t));
   t.dk = a.f32(7, "dk", nkv, kvShape(t));
   t.dv = a.f32(8, "dv", nkv, kvShape(t));
-  // One task per (batch, kv head): it alone writes that head's dk, dv and its query heads' dq.
-  parallel_for(t.B * t.Hkv, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t bh = t0; bh < t1; bh++) K->attentionBackward(t, bh / t.Hkv, bh % t.Hkv);
+  // A task per (batch, kv head) writes that head's dk, dv and its query heads' dq. With fewer than
+  // 8 such pairs (one long sequence), each is split into S parts over its query blocks, each part
+  // with private dk, dv summed below in part order. S depends on the shape only, never on the
+  // thread count, so the results do not either.
+  const int64_t pairs = t.B * t.Hkv, D = t.D, ldkv = t.Hkv * D;
+  const int64_t qBlocks = (t.Tq + attentionBackwardBlock(t.Hq / t.Hkv) - 1) / attentionBackwardBlock(t.Hq / t.Hkv);
+  int64_t S = pairs > 0 && pairs < 8 ? (8 + pairs - 1) / pairs : 1;
+  if (S > qBlocks) S = qBlocks > 0 ? qBlocks : 1;
+  if (S == 1) {
+    parallel_for(pairs, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t bh = t0; bh < t1; bh++) {
+        const int64_t b = bh / t.Hkv, kvh = bh % t.Hkv;
+        const int64_t off = (b * t.Tk * t.Hkv + kvh) * D;
+        K->attentionBackward(t, b, kvh, 0, 1, t.dk + off, t.dv + off, ldkv);
+      }
+    });
+    return info.Env().Undefined();
+  }
+  const int64_t partLen = t.Tk * D;  // one part's dk (or dv): (Tk, D)
+  std::vector<float> parts(2 * pairs * S * partLen);
+  float* pp = parts.data();
+  parallel_for(pairs * S, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t task = t0; task < t1; task++) {
+      const int64_t bh = task / S, s = task % S;
+      float* dk = pp + (2 * task) * partLen;
+      K->attentionBackward(t, bh / t.Hkv, bh % t.Hkv, s, S, dk, dk + partLen, D);
+    }
+  });
+  // dk[b, j, kvh] = Σ_s part(b, kvh, s)[j], in order of s.
+  parallel_for(pairs * t.Tk, 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t row = r0; row < r1; row++) {
+      const int64_t bh = row / t.Tk, j = row % t.Tk, b = bh / t.Hkv, kvh = bh % t.Hkv;
+      float* dk = t.dk + ((b * t.Tk + j) * t.Hkv + kvh) * D;
+      float* dv = t.dv + ((b * t.Tk + j) * t.Hkv + kvh) * D;
+      const float* p0 = pp + 2 * bh * S * partLen + j * D;
+      std::memcpy(dk, p0, sizeof(float) * D);
+      std::memcpy(dv, p0 + partLen, sizeof(float) * D);
+      for (int64_t s = 1; s < S; s++) {
+        const float* p = p0 + 2 * s * partLen;
+        for (int64_t d = 0; d < D; d++) dk[d] += p[d];
+        for (int64_t d = 0; d < D; d++) dv[d] += p[partLen + d];
+      }
+    }
   });
   return info.Env().Undefined();
 }

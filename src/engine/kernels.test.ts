@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { Kernels } from './kernels.js';
 import { nativeForTests, availableIsas, compareWithReference, type KernelName, type CompareOptions } from './kernel-testing.js';
 import { rng, uniform64, ints } from './reference/testing.js';
+import { attentionForward } from './reference/attention.js';
 
 const native = nativeForTests();
 const skip = native ? false : 'the native addon did not load';
@@ -60,7 +61,7 @@ for (const c of [
   const q = f32(B * Tq * Hq * D, -2, 2), k = f32(B * Tk * Hkv * D, -2, 2), v = f32(B * Tk * Hkv * D), dout = f32(q.length);
   const qs = Int32Array.from(c.qStart), ks = Int32Array.from(c.kStart), scale = 1 / Math.sqrt(D);
   const dims = [B, Tq, Tk, Hq, Hkv, D, scale, qs, ks] as const;
-  // The backward's saved out/lse come from the reference forward so both backwards see one input.
+  // The backward's saved out/lse are filled by the reference forward (fillSavedAttention) before each run.
   const out = new Float32Array(q.length), lse = new Float32Array(B * Hq * Tq);
   add('attentionForward', c.label, [q, k, v, new Float32Array(q.length), new Float32Array(lse.length), ...dims], { outputs: [3, 4], atol: 1e-5, rtol: 1e-4 });
   cases.push({
@@ -137,7 +138,6 @@ for (const isa of isas) {
 }
 
 // attentionBackward's out and lse arguments must be a real forward's results: run the reference forward into them.
-import { attentionForward } from './reference/attention.js';
 function fillSavedAttention(c: Case): void {
   const [q, k, v, out, lse, , , , , B, Tq, Tk, Hq, Hkv, D, scale, qs, ks] = c.args as any[];
   attentionForward(q, k, v, out, lse, B, Tq, Tk, Hq, Hkv, D, scale, qs, ks);

@@ -62,7 +62,7 @@ export interface Kernels {
    * q (B, Tq, Hq, D); k, v (B, Tk, Hkv, D) with Hq % Hkv == 0; out (B, Tq, Hq, D); lse (B, Hq, Tq)
    * receives each row's log-sum-exp (for the backward). Query i of batch b sits at key position
    * qStart[b] + i and attends keys j with kStart[b] ≤ j ≤ qStart[b] + i (kStart masks left padding).
-   * Requires 0 ≤ qStart[b], qStart[b] + Tq ≤ Tk and kStart[b] ≥ 0. A query with no key to attend
+   * Requires Hq ≥ 1, D ≤ 65536, 0 ≤ qStart[b], qStart[b] + Tq ≤ Tk and kStart[b] ≥ 0. A query with no key to attend
    * (a padding row, qStart[b] + i < kStart[b]) gets out = 0 and lse = −∞, and no gradient.
    */
   attentionForward(

@@ -93,6 +93,7 @@ for (const K of implementations) {
     assert.throws(() => K.adamw(f(1), f(1), f(1), f(1), 1, 0.1, 0.9, 0.99, 1e-8, 0, 0), /adamw: step must be an integer ≥ 1/);
     assert.throws(() => K.softmaxForward(f(6), f(6), 2.5, 2), /rows must be a non-negative integer/);
     assert.throws(() => K.attentionForward(f(0), f(0), f(0), f(0), f(0), 1, 1, 1, 0, 1, 4, 1, z(1), z(1)), /Hq \(0\) must be a positive multiple/);
+    assert.throws(() => K.attentionForward(f(0), f(0), f(0), f(0), f(0), 0, 1, 1, 1, 1, 1 << 20, 1, z(0), z(0)), /attentionForward: head size D = 1048576 is larger than the supported 65536/);
   });
 
   test(`${K.name}: empty shapes (no rows, no tokens, no queries) write nothing and do not fail`, () => {
