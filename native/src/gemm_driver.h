@@ -2,7 +2,8 @@
 // anonymous namespace of an ISA file, after defining a kernel class K with:
 //   static constexpr int MR, NR, KC, NC;
 //   static void kernel(int64_t kc, const float* ap /*kc × MR*/, const float* bp /*kc × NR*/,
-//                      float* c, int64_t ldc, float alpha, float beta);   // full MR × NR tile
+//                      float* c, int64_t ldc, float alpha, float beta,     // full MR × NR tile
+//                      Prefetcher* pa, Prefetcher* pb);   // call one() on each every other k step
 //   static void transpose_panel(const float* src, int64_t ld, int w, int64_t kc, int W, float* dst);
 // Everything here is compiled with that file's -m flags; keeping it in an anonymous namespace
 // (and off std:: templates) keeps one ISA's code from standing in for another's at link time.
@@ -45,12 +46,25 @@ inline void transpose_panel_scalar(const float* src, int64_t ld, int w, int64_t 
   }
 }
 
-// Software prefetch of a 2-D region (rows of `bytes`, `stride` bytes apart), a few cache lines
-// per step, so that loading the next panel from memory overlaps the current panel's arithmetic.
+// Software prefetch of a 2-D region (rows of `bytes`, `stride` bytes apart), so that loading the
+// next panel from memory overlaps the current panel's arithmetic. The kernel issues one line every
+// other k step (a burst of prefetches would fill the miss buffers and stall the core), up to
+// `budget` lines per kernel call, which the driver sets so the region is covered in time.
 struct Prefetcher {
   const char* base = nullptr;
   int64_t rows = 0, lines_per_row = 0, stride = 0;
   int64_t row = 0, line = 0;
+  int64_t budget = 0;
+
+  inline void one() {
+    if (budget <= 0 || row >= rows) return;
+    budget--;
+    __builtin_prefetch(base + row * stride + line * 64, 0, 2);
+    if (++line == lines_per_row) {
+      line = 0;
+      row++;
+    }
+  }
 
   void reset(const float* p, int64_t nrows, int64_t row_floats, int64_t ld_floats) {
     base = reinterpret_cast<const char*>(p);
@@ -60,16 +74,6 @@ struct Prefetcher {
     row = line = 0;
   }
   int64_t total_lines() const { return rows * lines_per_row; }
-  // Issues up to n prefetches (to L2: the data is needed soon, but not by the next instruction).
-  void step(int64_t n) {
-    for (; n > 0 && row < rows; n--) {
-      __builtin_prefetch(base + row * stride + line * 64, 0, 2);
-      if (++line == lines_per_row) {
-        line = 0;
-        row++;
-      }
-    }
-  }
 };
 
 // Source region of op(A) rows [i0, i0+mr) × depth [p0, p0+kc), for prefetching.
@@ -126,10 +130,10 @@ void gemm_serial(const GemmProblem& p, float* work) {
           const int nr = static_cast<int>(imin(NR, nc - jr));
           float* c = p.c + ir * p.ldc + jc + jr;
           const float* bp = bpack + jr * kc;
-          next_a.step(a_lines_per_call);
-          next_b.step(b_lines_per_call);
+          next_a.budget = a_lines_per_call;
+          next_b.budget = b_lines_per_call;
           if (mr == MR && nr == NR) {
-            K::kernel(kc, apack, bp, c, p.ldc, p.alpha, beta);
+            K::kernel(kc, apack, bp, c, p.ldc, p.alpha, beta, &next_a, &next_b);
             continue;
           }
           // Edge tile: run the same kernel on a full scratch tile so the arithmetic is identical.
@@ -137,7 +141,7 @@ void gemm_serial(const GemmProblem& p, float* work) {
             for (int r = 0; r < mr; r++)
               for (int j = 0; j < nr; j++) tile[r * NR + j] = c[r * p.ldc + j];
           }
-          K::kernel(kc, apack, bp, tile, NR, p.alpha, beta);
+          K::kernel(kc, apack, bp, tile, NR, p.alpha, beta, &next_a, &next_b);
           for (int r = 0; r < mr; r++)
             for (int j = 0; j < nr; j++) c[r * p.ldc + j] = tile[r * NR + j];
         }

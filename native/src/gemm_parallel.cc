@@ -4,9 +4,11 @@
 // Thread split: C is cut into a tm × tn grid of blocks on MR/NR boundaries; threads take blocks
 // one at a time and pack their own panels — no shared packed data, no atomics on C.
 // Because every ISA's KC is fixed, each C element is summed in the same order whatever the grid,
-// so results do not depend on the thread count at all.
+// so results do not depend on the thread count at all. (The packed or the few-rows path is also
+// chosen on the whole product, never per block, for the same reason.)
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,6 +21,9 @@ namespace {
 // Below this many multiply-adds a product stays on the calling thread: waking a worker and
 // packing twice costs more than it saves (about 64³).
 constexpr double kParallelMin = 64.0 * 64.0 * 64.0;
+
+// Products with at most this many rows take the ISA's unpacked path (gemm_small.h) when it has one.
+constexpr int64_t kSmallRows = 8;
 
 bool cpu_has_avx512() {
   __builtin_cpu_init();
@@ -58,13 +63,22 @@ struct Workspace {
 };
 thread_local Workspace t_workspace;
 
-void run_serial(const GemmIsa& isa, const GemmProblem& p) {
+// Whether a product takes the unpacked few-rows path. Decided once on the whole product (never on
+// a thread's block of it), since the two paths round differently.
+bool use_small(const GemmIsa& isa, const GemmProblem& p) { return isa.small_m && p.m <= kSmallRows; }
+
+void run_serial(const GemmIsa& isa, const GemmProblem& p, bool small) {
   if (p.m <= 0 || p.n <= 0) return;
   if (p.k <= 0) {  // no products: C = beta · C (beta == 0 clears, even NaN)
     for (int64_t i = 0; i < p.m; i++) {
       float* c = p.c + i * p.ldc;
       for (int64_t j = 0; j < p.n; j++) c[j] = p.beta == 0.0f ? 0.0f : p.beta * c[j];
     }
+    return;
+  }
+  if (small) {
+    const size_t need = static_cast<size_t>(p.m * p.k);
+    isa.small_m(p, t_workspace.get(need > isa.workspace_floats ? need : isa.workspace_floats));
     return;
   }
   isa.run(p, t_workspace.get(isa.workspace_floats));
@@ -132,16 +146,27 @@ void run_tasks(int64_t tasks, int threads, const F& task) {
 
 void run_parallel(const GemmIsa& isa, const GemmProblem& p, int threads) {
   int64_t tm = 1, tn = 1;
+  const bool small = use_small(isa, p);
+  if (small) {
+    // Few rows: split the columns, 64 at a time (B is read once in all).
+    tn = ceil_div(p.n, 64) < 4 * threads ? ceil_div(p.n, 64) : 4 * threads;
+    run_tasks(tn, threads, [&](int64_t t) {
+      int64_t j0, j1;
+      split(p.n, 64, tn, t, &j0, &j1);
+      if (j0 < j1) run_serial(isa, block(p, 0, p.m, j0, j1), true);
+    });
+    return;
+  }
   choose_grid(isa, p, threads, &tm, &tn);
   if (tm * tn == 1) {
-    run_serial(isa, p);
+    run_serial(isa, p, false);
     return;
   }
   run_tasks(tm * tn, threads, [&](int64_t t) {
     int64_t i0, i1, j0, j1;
     split(p.m, isa.mr, tm, t / tn, &i0, &i1);
     split(p.n, isa.nr, tn, t % tn, &j0, &j1);
-    if (i0 < i1 && j0 < j1) run_serial(isa, block(p, i0, i1, j0, j1));
+    if (i0 < i1 && j0 < j1) run_serial(isa, block(p, i0, i1, j0, j1), false);
   });
 }
 
@@ -174,7 +199,7 @@ bool set_gemm_isa(const char* name) {
 void sgemm(const GemmProblem& p) {
   const GemmIsa& isa = *g_isa;
   const int threads = num_threads();
-  if (threads == 1 || madds(p) < kParallelMin) run_serial(isa, p);
+  if (threads == 1 || madds(p) < kParallelMin) run_serial(isa, p, use_small(isa, p));
   else run_parallel(isa, p, threads);
 }
 
@@ -190,39 +215,50 @@ void sgemm_batched(const GemmProblem& p, int64_t stride_a, int64_t stride_b, int
   };
   if (batch <= 0) return;
   if (threads == 1 || madds(p) * static_cast<double>(batch) < kParallelMin) {
-    for (int64_t i = 0; i < batch; i++) run_serial(isa, item(i));
+    for (int64_t i = 0; i < batch; i++) run_serial(isa, item(i), use_small(isa, p));
     return;
   }
   // Whole products per thread when they divide evenly enough; otherwise split each product.
   if (batch >= threads && (batch % threads == 0 || batch >= 4 * threads)) {
-    run_tasks(batch, threads, [&](int64_t i) { run_serial(isa, item(i)); });
+    run_tasks(batch, threads, [&](int64_t i) { run_serial(isa, item(i), use_small(isa, p)); });
     return;
   }
   for (int64_t i = 0; i < batch; i++) sgemm(item(i));
 }
 
-double fma_peak_gflops(int threads) {
+double fma_peak_gflops(int threads, bool cpu_time) {
   const GemmIsa& isa = *widest_supported();
   const int before = num_threads();
   if (threads != before) set_num_threads(threads);
   threads = num_threads();
-  constexpr int64_t kIters = 2000000;
+  // Many short runs (about 1 ms each), best of them: on a shared machine some run undisturbed,
+  // as short benchmarked calls do.
+  constexpr int64_t kIters = 250000;
+  constexpr int kMax = 1024;
   double best = 0;
-  float sinks[1024] = {};
-  for (int rep = 0; rep < 7; rep++) {
-    double flops[1024] = {};
+  static float sinks[kMax];
+  for (int rep = 0; rep < 40; rep++) {
+    double flops[kMax] = {}, cpu[kMax] = {};
     auto t0 = std::chrono::steady_clock::now();
     parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; t++) flops[t % 1024] += isa.fma_loop(kIters, &sinks[t % 1024]);
+      for (int64_t t = begin; t < end && t < kMax; t++) {
+        timespec c0, c1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+        flops[t] = isa.fma_loop(kIters, &sinks[t]);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+        cpu[t] = static_cast<double>(c1.tv_sec - c0.tv_sec) + 1e-9 * static_cast<double>(c1.tv_nsec - c0.tv_nsec);
+      }
     });
-    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    double total = 0;
-    for (int t = 0; t < threads && t < 1024; t++) total += flops[t];
-    if (dt > 0 && total / dt > best) best = total / dt;
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double rate = 0, total = 0;
+    for (int t = 0; t < threads && t < kMax; t++) {
+      total += flops[t];
+      if (cpu[t] > 0) rate += flops[t] / cpu[t];
+    }
+    if (!cpu_time) rate = dt > 0 ? total / dt : 0;
+    if (rate > best) best = rate;
   }
   if (threads != before) set_num_threads(before);
-  volatile float keep = sinks[0];
-  (void)keep;
   return best / 1e9;
 }
 

@@ -80,6 +80,7 @@ function checkCase(c: Case, seed: number, what: string): void {
 const shapes: [number, number, number][] = [
   [1, 1, 1], [2, 3, 1], [7, 13, 5], [8, 32, 16], [9, 33, 17], [17, 31, 29], [37, 41, 53], [13, 7, 300],
   [65, 97, 263], [3, 531, 11], [40, 1030, 7],
+  [4, 70, 37], [1, 130, 300], [6, 67, 33], [8, 20, 40], [9, 67, 33], // m ≤ 8: the unpacked path
 ];
 const transposes: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
 
@@ -181,13 +182,21 @@ describe('native sgemm', { skip }, () => {
     const m = 131, n = 157, k = 300; // big enough to be split across threads
     const a = randomArray(m * k, r), b = randomArray(k * n, r);
     const batch = 3, bm = 64, bn = 72, bk = 64;
+    const sm = 7, sn = 1000, sk = 301; // few rows: the unpacked path, split by columns
+    const sa = randomArray(sm * sk, r), sb = randomArray(sn * sk, r);
     const ba = randomArray(batch * bm * bk, r), bb = randomArray(batch * bk * bn, r);
     for (const isa of A().isas()) {
       A().setIsa(isa);
       const outs: Float32Array[] = [];
       const bouts: Float32Array[] = [];
+      const souts: Float32Array[] = [];
       for (const t of [1, 2, 3]) {
         A().setThreads(t);
+        for (const tb of [false, true]) {
+          const sc = new Float32Array(sm * sn);
+          A().sgemm(false, tb, sm, sn, sk, 1, sa, sk, sb, tb ? sk : sn, 0, sc, sn);
+          souts.push(sc);
+        }
         const c = new Float32Array(m * n);
         A().sgemm(false, true, m, n, k, 1, a, k, b.subarray(0, n * k), k, 0, c, n);
         outs.push(c);
@@ -199,6 +208,7 @@ describe('native sgemm', { skip }, () => {
       assert.deepEqual(outs[2], outs[0], `${isa}: 3 threads differ from 1`);
       assert.deepEqual(bouts[1], bouts[0], `${isa}: batched, 2 threads differ from 1`);
       assert.deepEqual(bouts[2], bouts[0], `${isa}: batched, 3 threads differ from 1`);
+      for (let i = 2; i < souts.length; i++) assert.deepEqual(souts[i], souts[i % 2], `${isa}: few rows, threads differ`);
     }
   });
 
@@ -230,10 +240,12 @@ describe('native sgemm', { skip }, () => {
     assert.equal(Number(dflt.stdout.trim()), A().availableCores());
   });
 
-  test('fmaPeak measures a positive rate that grows with threads', () => {
-    const one = A().fmaPeak(1);
-    assert.ok(one > 0.1, `fmaPeak(1) = ${one}`);
+  test('fmaPeak measures a positive rate by the wall clock and by CPU time, and checks its arguments', () => {
+    const wall = A().fmaPeak(1);
+    const cpu = A().fmaPeak(1, true);
+    assert.ok(wall > 0.1 && cpu > 0.1, `fmaPeak(1) = ${wall}, fmaPeak(1, true) = ${cpu}`);
     assert.throws(() => A().fmaPeak(0), /fmaPeak: threads must be an integer/);
+    assert.throws(() => (A().fmaPeak as (...x: unknown[]) => number)(1, 'yes'), /fmaPeak: cpuTime must be a boolean, got string/);
   });
 });
 
