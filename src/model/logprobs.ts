@@ -61,10 +61,11 @@ export function completionLogprobs(model: Transformer, items: readonly PromptCom
 
 /**
  * Log-probs of each completion token, without gradient, as plain arrays; items are processed in
- * chunks of at most maxTokens padded tokens so the (tokens, vocab) logits stay bounded.
+ * chunks of at most maxTokens padded tokens so the (tokens, vocab) logits stay bounded (by default
+ * about 64M floats, 256 MB, whatever the vocabulary size; one item is never split).
  */
 export function logprobs(model: Transformer, items: readonly PromptCompletion[], opts: { temperature?: number; maxTokens?: number } = {}): number[][] {
-  const maxTokens = opts.maxTokens ?? 4096;
+  const maxTokens = opts.maxTokens ?? Math.max(1, Math.floor(64e6 / model.config.vocabSize));
   const out: number[][] = [];
   let i = 0;
   while (i < items.length) {

@@ -77,6 +77,8 @@ export class ModelTokenizer {
   /** One past the largest id the tokenizer can produce. */
   readonly size: number;
   private readonly specialStrings: Record<string, string | null>;
+  /** The tokenizer.json model type (BPE, Unigram, WordPiece, ...). */
+  readonly modelType: string;
 
   constructor(files: TokenizerFiles) {
     const where = files.where ?? 'tokenizer';
@@ -86,6 +88,8 @@ export class ModelTokenizer {
       throw new TokenizerError(`${where}: cannot build the tokenizer from tokenizer.json (${(e as Error).message})`);
     }
     const cfg = files.config;
+    const model = files.tokenizer.model as { type?: unknown } | undefined;
+    this.modelType = typeof model?.type === 'string' ? model.type : 'unknown';
     this.eosToken = tokenText(cfg.eos_token);
     this.bosToken = tokenText(cfg.bos_token);
     const idOf = (t: string | null, field: string): number | null => {
