@@ -4,9 +4,17 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { RunDir } from './run-dir.js';
-import { lineChart, movingAverage } from './svg-chart.js';
+import { lineChart, movingAverage, type Series } from './svg-chart.js';
 
 type Rec = Record<string, number>;
+
+/** One logged quantity over steps. */
+const curve = (name: string, recs: Rec[], key: string): Series => ({ name, points: recs.map((r) => [r.step, r[key]]) });
+/** A noisy per-step quantity and its moving average. */
+const withTrend = (name: string, recs: Rec[], key: string): Series[] => {
+  const c = curve(name, recs, key);
+  return [c, { name: 'moving average (9)', points: movingAverage(c.points, 9) }];
+};
 
 const fmt = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : String(v ?? ''));
 
@@ -19,45 +27,26 @@ export function writeReport(runPath: string): string {
 
   // SFT runs log a loss per step; RFT runs a reward.
   const isRft = metrics.some((m) => typeof m.reward_mean === 'number');
+  const chart = (file: string, title: string, series: Series[], range: { yMin?: number; yMax?: number } = {}) =>
+    writeFileSync(run.file(file), lineChart(title, 'step', series, range));
   if (isRft) {
-    const reward = metrics.map((m) => [m.step, m.reward_mean] as [number, number]);
-    writeFileSync(
-      run.file('reward.svg'),
-      lineChart('Training reward (mean over rollouts)', 'step', [
-        { name: 'reward_mean', points: reward },
-        { name: 'moving average (9)', points: movingAverage(reward, 9) },
-      ], { yMin: 0, yMax: 1 }),
-    );
-    writeFileSync(
-      run.file('training.svg'),
-      lineChart('Policy statistics', 'step', [
-        { name: 'entropy', points: metrics.map((m) => [m.step, m.entropy]) },
-        { name: 'kl', points: metrics.map((m) => [m.step, m.kl]) },
-        { name: 'zero-variance groups', points: metrics.map((m) => [m.step, m.zero_variance_fraction]) },
-        { name: 'truncated', points: metrics.map((m) => [m.step, m.truncated_fraction]) },
-      ]),
-    );
+    chart('reward.svg', 'Training reward (mean over rollouts)', withTrend('reward_mean', metrics, 'reward_mean'), { yMin: 0, yMax: 1 });
+    chart('training.svg', 'Policy statistics', [
+      curve('entropy', metrics, 'entropy'),
+      curve('kl', metrics, 'kl'),
+      curve('zero-variance groups', metrics, 'zero_variance_fraction'),
+      curve('truncated', metrics, 'truncated_fraction'),
+    ]);
   } else if (metrics.length) {
-    const loss = metrics.map((m) => [m.step, m.loss] as [number, number]);
-    writeFileSync(
-      run.file('loss.svg'),
-      lineChart('Training loss (answer tokens)', 'step', [
-        { name: 'loss', points: loss },
-        { name: 'moving average (9)', points: movingAverage(loss, 9) },
-        { name: 'eval loss', points: evals.filter((e) => typeof e.eval_loss === 'number').map((e) => [e.step, e.eval_loss]) },
-      ], { yMin: 0 }),
-    );
+    chart('loss.svg', 'Training loss (answer tokens)', [...withTrend('loss', metrics, 'loss'), curve('eval loss', evals.filter((e) => typeof e.eval_loss === 'number'), 'eval_loss')], { yMin: 0 });
   }
   if (evals.some((e) => typeof e.pass1 === 'number')) {
-    writeFileSync(
-      run.file('heldout.svg'),
-      lineChart('Held-out accuracy', 'step', [
-        { name: 'pass@1 (greedy)', points: evals.map((e) => [e.step, e.pass1]) },
-        { name: 'pass@1 (sampled)', points: evals.map((e) => [e.step, e.pass1_sampled]) },
-        { name: 'pass@k', points: evals.map((e) => [e.step, e.pass_at_k]) },
-        { name: 'mean reward (greedy)', points: evals.map((e) => [e.step, e.mean_reward]) },
-      ], { yMin: 0, yMax: 1 }),
-    );
+    chart('heldout.svg', 'Held-out accuracy', [
+      curve('pass@1 (greedy)', evals, 'pass1'),
+      curve('pass@1 (sampled)', evals, 'pass1_sampled'),
+      curve('pass@k', evals, 'pass_at_k'),
+      curve('mean reward (greedy)', evals, 'mean_reward'),
+    ], { yMin: 0, yMax: 1 });
   }
 
   const lines = [`# Run report: ${runPath}`, ''];
