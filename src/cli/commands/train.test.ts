@@ -38,6 +38,14 @@ test('rft sft then rft train: LoRA adapters, metrics, held-out evaluations and a
   // the folded adapter has the SFT rank plus the new rank
   assert.equal(JSON.parse(readFileSync(join(run, 'adapter/adapter_config.json'), 'utf8')).r, 8);
   assert.match(train.stdout, /held-out pass@1/);
+
+  // --full trains every weight and saves a model folder that loads like any checkpoint
+  const full = rft(['train', '--model', 'm', '--dataset', 'd/word-problems.rft.jsonl', '--evaluator', 'numeric', '--out', 'runs/full', '--full',
+    '--steps', '1', '--rollouts-per-prompt', '2', '--prompts-per-step', '2', '--max-new-tokens', '4'], dir);
+  assert.equal(full.status, 0, full.stderr);
+  const info = rft(['model', 'info', 'runs/full/model', '--json'], dir);
+  assert.equal(info.status, 0, info.stderr);
+  assert.ok(existsSync(join(dir, 'runs/full/model/tokenizer.json')), 'the tokenizer travels with the model');
 });
 
 test('bad flags are reported together, with the flag names, and nothing runs', () => {

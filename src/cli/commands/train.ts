@@ -112,13 +112,14 @@ export function register(program: Command): void {
           config: rftLoopConfig(c),
           recordedConfig: { model: resolve(c.model as string), adapter: c.adapter, dataset: resolve(c.dataset as string), evalDataset: c.evalDataset, evaluator: c.evaluator },
           runDir: c.out as string,
+          saveAs: c.full ? 'model' : 'adapter',
           resume: opts.resume === true,
           onStep: (step, total, m) => progress.update(step, total, { reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean, 'tok/s': Math.round(m.sample_tokens_per_s) }),
           onEval: (step, r) => progress.log(`held-out @ step ${step}: ${describeEval(r)}`),
         });
         progress.done();
         console.log(`report: ${writeReport(c.out as string)}`);
-        console.log(`adapter: ${resolve(c.out as string, 'adapter')}`);
+        console.log(c.full ? `model: ${resolve(c.out as string, 'model')}` : `adapter: ${resolve(c.out as string, 'adapter')}`);
         if (result.initialEval && result.finalEval) console.log(`held-out pass@1 ${result.initialEval.pass1.toFixed(3)} → ${result.finalEval.pass1.toFixed(3)}`);
       } finally {
         await scorer.close();

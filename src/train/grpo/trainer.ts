@@ -38,6 +38,8 @@ export interface RftLoopInputs {
   /** Anything else worth recording in config.json (paths, evaluator spec, ...). */
   recordedConfig?: Record<string, unknown>;
   runDir: string;
+  /** Folder name in the run directory for the result: 'adapter' (LoRA) or 'model' (full weights). */
+  saveAs?: 'adapter' | 'model';
   resume?: boolean;
   /** Called after each step (progress display). */
   onStep?: (step: number, total: number, m: StepMetrics) => void;
@@ -139,7 +141,7 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
     }
   }
   result.finalEval = await heldout(total);
-  await writeDirAtomic(run.file('adapter'), (tmp) => inp.policy.saveAdapter(tmp));
+  await writeDirAtomic(run.file(inp.saveAs ?? 'adapter'), (tmp) => inp.policy.saveAdapter(tmp));
   return result;
 }
 
