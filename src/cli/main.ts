@@ -11,6 +11,8 @@ import { register as registerModel } from './commands/model.js';
 import { register as registerGenerate } from './commands/generate.js';
 import { register as registerDataset } from './commands/dataset.js';
 import { register as registerEvaluator } from './commands/evaluator.js';
+import { register as registerServe } from './commands/serve.js';
+import { register as registerExport } from './commands/export.js';
 
 export { CliError };
 
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerDataset(program);
   registerEvaluator(program);
+  registerServe(program);
+  registerExport(program);
   return program;
 }
 
