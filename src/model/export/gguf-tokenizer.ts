@@ -72,7 +72,7 @@ export function ggufTokenizerMetadata(t: GgufTokenizerInput): Map<string, MetaVa
     types[a.id] = a.special === false ? 4 : CONTROL;
   }
   // Unused ids (models pad their embedding beyond the tokenizer): placeholders as the reference converter writes.
-  const filled = tokens.map((s, i) => s ?? `[PAD${i}]`);
+  const filled = Array.from(tokens, (s, i) => s ?? `[PAD${i}]`); // (map would skip the holes)
   const rawMerges = (model.merges as (string | [string, string])[] | undefined) ?? [];
   const merges = rawMerges.map((m) => (Array.isArray(m) ? m.join(' ') : m));
   if (!byteLevel && merges.length) throw new GgufError('tokenizer.json: a BPE tokenizer with merges but no ByteLevel pre-tokenizer cannot be exported to a gpt2 GGUF vocabulary');
