@@ -89,7 +89,7 @@ async function llamaCpp() {
 
 async function greedyLlamaCpp(llama: Awaited<ReturnType<typeof import('node-llama-cpp').getLlama>>, path: string, prompt: number[], n: number) {
   const model = await llama.loadModel({ modelPath: path });
-  const ctx = await model.createContext({ contextSize: 256, sequences: 1 });
+  const ctx = await model.createContext({ contextSize: 256, sequences: 1, threads: 1 }) // one thread: llama.cpp's spinning workers crawl on a busy machine;
   try {
     const out: number[] = [];
     for await (const t of ctx.getSequence().evaluate(prompt as never, { temperature: 0 })) {
