@@ -52,8 +52,9 @@ export class InferenceServer {
     this.http = createServer((req, res) => {
       this.handle(req, res).catch((e) => this.sendError(res, e));
     });
-    // Keep-alive sockets must not hold shutdown up.
-    this.http.keepAliveTimeout = 5000;
+    // Longer than clients' idle timeouts, so a client never reuses a socket the server is closing;
+    // close() ends idle sockets itself.
+    this.http.keepAliveTimeout = 65_000;
   }
 
   async listen(port = 8000, host = '127.0.0.1'): Promise<{ port: number; host: string }> {
@@ -216,7 +217,7 @@ export class InferenceServer {
     const created = Math.floor(Date.now() / 1000);
     const spec = {
       promptIds: ids, adapter, n: r.n, maxTokens, params: { temperature: r.temperature, topP: r.topP, topK: r.topK },
-      seed: r.seed, stops: r.stop, logprobs: r.logprobs, topLogprobs: r.topLogprobs, jsonMode: r.jsonMode,
+      seed: r.seed, stops: r.stop, logprobs: r.logprobs, topLogprobs: r.topLogprobs, jsonMode: r.jsonMode, ignoreEos: r.ignoreEos,
     };
     const base = { id, created, model: r.model };
 

@@ -51,6 +51,8 @@ export interface JobSpec {
   topLogprobs: number;
   /** Constrain the output to a JSON object (see JsonPrefix). */
   jsonMode: boolean;
+  /** Do not stop at end-of-sequence tokens (only at max tokens or a stop string). */
+  ignoreEos?: boolean;
 }
 
 export interface JobHandlers {
@@ -243,7 +245,7 @@ export class Scheduler {
       let lp: TokenLogprob | null = null;
       if (spec.logprobs) lp = { id: c.token, token: this.text(c.token), logprob: c.logprob, top: spec.topLogprobs ? this.top(logits, spec) : [] };
       if (lp) s.logprobs.push(lp);
-      if (this.eos.has(c.token)) s.finish = 'stop';
+      if (this.eos.has(c.token) && !spec.ignoreEos) s.finish = 'stop';
       else if (s.json) {
         s.json.push(this.text(c.token));
         if (s.json.complete) s.finish = 'stop';

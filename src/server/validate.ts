@@ -34,6 +34,8 @@ export interface GenerationRequest {
   /** "none" turns tool parsing off. */
   toolChoice: 'none' | 'auto' | 'required' | { name: string };
   jsonMode: boolean;
+  /** vLLM's extension: keep generating past end-of-sequence tokens (benchmarks with a fixed length). */
+  ignoreEos: boolean;
 }
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
@@ -202,12 +204,13 @@ export function parseGenerationRequest(body: unknown, kind: 'chat' | 'completion
     else if (t !== 'text') bad('response_format.type', `must be "text", "json_object" or "json_schema", got ${JSON.stringify(t)}`);
   }
 
+  const ignoreEos = bool('ignore_eos', false);
   for (const key of Object.keys(b)) {
     if (IGNORED.has(key)) continue;
-    const known = ['model', 'messages', 'prompt', 'temperature', 'top_p', 'top_k', 'max_tokens', 'max_completion_tokens', 'n', 'stop', 'seed', 'logprobs', 'top_logprobs', 'stream', 'stream_options', 'tools', 'tool_choice', 'response_format'];
+    const known = ['model', 'messages', 'prompt', 'temperature', 'top_p', 'top_k', 'max_tokens', 'max_completion_tokens', 'n', 'stop', 'seed', 'logprobs', 'top_logprobs', 'stream', 'stream_options', 'tools', 'tool_choice', 'response_format', 'ignore_eos'];
     if (!known.includes(key)) bad(key, 'unknown parameter');
   }
 
   if (issues.length) throw badRequest(issues.map((i) => i.message).join('; '), issues[0]!.param);
-  return { kind, model, messages, prompt, temperature, topP, topK, maxTokens, n, stop, seed, logprobs, topLogprobs, stream, includeUsage, tools, toolChoice, jsonMode };
+  return { kind, model, messages, prompt, temperature, topP, topK, maxTokens, n, stop, seed, logprobs, topLogprobs, stream, includeUsage, tools, toolChoice, jsonMode, ignoreEos };
 }
