@@ -193,6 +193,7 @@ export async function run(args: string[]): Promise<number> {
       const server = spawn(process.execPath, [CLI, 'serve', '--model', join(dir, 'm'), '--name', 'bench', '--port', '0', '--max-batch', '64', '--max-queue', '1024'], {
         env: { ...process.env, RFT_THREADS: String(threads) }, stdio: ['ignore', 'ignore', 'pipe'],
       });
+      try {
       const url = await new Promise<string>((resolve, reject) => {
         let err = '';
         server.stderr.on('data', (d: Buffer) => {
@@ -221,7 +222,6 @@ export async function run(args: string[]): Promise<number> {
         if (i > 0) sampleRates.push((S * G) / ((performance.now() - t0) / 1000));
         if (i > 0) serveRates.push((await load(url, S, 1, prompt, G)).tokens_per_s);
       }
-      server.kill('SIGTERM');
       let llamaRate: number | string = 'skipped (--no-llama)';
       if (!o['no-llama']) {
         exportGguf(model, tok, join(dir, 'm'), join(dir, 'm.gguf'), { dtype: 'F32' });
@@ -231,6 +231,9 @@ export async function run(args: string[]): Promise<number> {
       const own = median(sampleRates);
       log(`  ${S} parallel sequences: serving ${serve.toFixed(1)} tok/s = ${((100 * serve) / own).toFixed(0)}% of sample() ${own.toFixed(1)} tok/s; llama.cpp ${typeof llamaRate === 'number' ? `${llamaRate.toFixed(1)} tok/s (rft sample() / llama.cpp = ${(own / llamaRate).toFixed(2)}×)` : llamaRate}\n`);
       out[preset] = { load: rows, parallel: S, threads, serve_tokens_per_s: serve, sample_tokens_per_s: own, serve_vs_sample: serve / own, llama_cpp_tokens_per_s: llamaRate };
+      } finally {
+        server.kill('SIGTERM');
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

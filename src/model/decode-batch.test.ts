@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { noGrad, Rng, scope } from '../engine/index.js';
 import { loadModel } from './load.js';
 import { addLora, removeLora, saveAdapter } from './lora.js';
-import { DecodeBatch, prefill, readDetachedAdapter, withDetachedAdapter, type DetachedAdapter } from './decode-batch.js';
+import { DecodeBatch, prefill, prefillMany, readDetachedAdapter, withDetachedAdapter, type DetachedAdapter } from './decode-batch.js';
 import type { Transformer } from './transformer.js';
 
 const FIX = fileURLToPath(new URL('../../../src/model/fixtures/', import.meta.url));
@@ -69,3 +69,19 @@ for (const arch of ['llama', 'qwen3']) {
     }
   });
 }
+
+test('prefillMany (one left-padded forward) gives each prompt the cache and logits of its own prefill', () => {
+  const model = loadModel(`${FIX}qwen2`);
+  const prompts = [[5, 9, 12, 3, 7], [8, 2], [30, 31, 32, 33, 34, 35, 36, 37]];
+  const many = prefillMany(model, prompts, null);
+  prompts.forEach((p, i) => {
+    const one = prefill(model, p, null);
+    assert.equal(many[i]!.length, p.length);
+    assert.ok(maxDiff(many[i]!.logits, one.logits) < 1e-4, `prompt ${i} logits`);
+    many[i]!.k.forEach((k, l) => {
+      assert.equal(k.length, one.k[l]!.length);
+      assert.ok(maxDiff(k, one.k[l]!) < 1e-4, `prompt ${i} layer ${l} keys`);
+      assert.ok(maxDiff(many[i]!.v[l]!, one.v[l]!) < 1e-4, `prompt ${i} layer ${l} values`);
+    });
+  });
+});

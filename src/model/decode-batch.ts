@@ -75,6 +75,33 @@ export function prefill(model: Transformer, ids: readonly number[], adapter: Det
   });
 }
 
+/**
+ * Prefills several prompts in one batched forward (left-padded; all with the same adapter) and
+ * returns each one's cache without its padding — one forward instead of one per prompt.
+ */
+export function prefillMany(model: Transformer, prompts: readonly (readonly number[])[], adapter: DetachedAdapter | null): PrefillResult[] {
+  if (prompts.length === 1) return [prefill(model, prompts[0]!, adapter)];
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new ModelError(`prefill: prompt ${i} is empty`);
+  });
+  const B = prompts.length;
+  const P = Math.max(...prompts.map((p) => p.length));
+  const pad = Int32Array.from(prompts, (p) => P - p.length);
+  const ids = new Int32Array(B * P);
+  prompts.forEach((p, b) => ids.set(p, b * P + pad[b]!));
+  const V = model.config.vocabSize;
+  const row = model.config.numKvHeads * model.config.headDim;
+  return withDetachedAdapter(model, adapter, () => {
+    const cache = model.newCache(B, P, pad);
+    const logits = noGrad(() => scope(() => model.forward(ids, B, P, { cache, lastOnly: true }).data.slice()));
+    return prompts.map((p, b) => {
+      const from = (b * P + pad[b]!) * row;
+      const to = (b + 1) * P * row;
+      return { logits: logits.slice(b * V, (b + 1) * V), k: cache.k.map((k) => k.slice(from, to)), v: cache.v.map((v) => v.slice(from, to)), length: p.length };
+    });
+  });
+}
+
 /** A batch of sequences decoded together; rows are addressed by the index returned from join(). */
 export class DecodeBatch {
   private k: Float32Array[];

@@ -83,6 +83,22 @@ test('an oversized body gets 413, unknown routes 404, wrong methods 405', async 
   assert.equal(m.status, 405);
 });
 
+test('a model whose vocabulary is padded past the tokenizer: sampled padding ids decode to nothing', async () => {
+  const padded = makeFixture({ vocabSize: 2048, initStd: 1 });
+  const s = await startServer(padded.modelDir);
+  try {
+    for (const stream of [false, true]) {
+      const r = await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tiny', prompt: 'ab', max_tokens: 20, temperature: 1, seed: 1, stream }) });
+      assert.equal(r.status, 200);
+      const text = await r.text();
+      assert.doesNotMatch(text, /"error"/);
+    }
+  } finally {
+    await s.server.close(1000);
+    padded.cleanup();
+  }
+});
+
 test('after the whole battery the server still serves', async () => {
   const h = await (await fetch(`${url}/health`)).json();
   assert.equal((h as { status: string }).status, 'ok');

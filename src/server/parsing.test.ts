@@ -60,7 +60,7 @@ test('tool calls in Qwen/Hermes format become OpenAI tool_calls; other text stay
 test('TextStream holds back possible stop-string starts and never sends text past a stop', () => {
   // A tokenizer where token i is the i-th character of the alphabet.
   const alpha = 'abcdefghijklmnopqrstuvwxyz ';
-  const tok = { decode: (ids: readonly number[]) => ids.map((i) => alpha[i]).join('') } as unknown as ModelTokenizer;
+  const tok = { size: alpha.length, decode: (ids: readonly number[]) => ids.map((i) => alpha[i]).join('') } as unknown as ModelTokenizer;
   const ids = (s: string) => [...s].map((c) => alpha.indexOf(c));
   const ts = new TextStream(tok, ['cat']);
   const out: string[] = [];

@@ -7,13 +7,13 @@
  */
 import { randomInt } from 'node:crypto';
 import { Rng } from '../engine/index.js';
-import { DecodeBatch, prefill, type DetachedAdapter } from '../model/decode-batch.js';
+import { DecodeBatch, prefillMany, type DetachedAdapter, type PrefillResult } from '../model/decode-batch.js';
 import { chooseToken, type SamplingParams, type TokenChoice } from '../model/sampling.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
 import type { Transformer } from '../model/transformer.js';
 import { ApiError } from './errors.js';
 import { JsonPrefix } from './json-prefix.js';
-import { TextStream } from './text-stream.js';
+import { safeDecode, TextStream } from './text-stream.js';
 
 export interface TokenLogprob {
   id: number;
@@ -194,31 +194,47 @@ export class Scheduler {
     for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.cancelled) this.queue.splice(i, 1);
   }
 
+  /**
+   * Moves queued requests into the batch: as many as fit (batch size, prefill budget), prefilled
+   * together — one batched forward per adapter among them.
+   */
   private admit(): void {
     let budget = this.prefillBudget;
+    let rows = this.batch.size;
+    const jobs: Job[] = [];
     while (this.queue.length) {
       const job = this.queue[0]!;
-      const first = this.batch.size === 0;
-      if (!first && (this.batch.size + job.spec.n > this.maxBatch || budget <= 0)) break;
+      const first = rows === 0 && jobs.length === 0;
+      if (!first && (rows + job.spec.n > this.maxBatch || budget <= 0)) break;
       this.queue.shift();
       budget -= job.spec.promptIds.length;
-      let p;
+      rows += job.spec.n;
+      jobs.push(job);
+    }
+    const groups = new Map<DetachedAdapter | null, Job[]>();
+    for (const j of jobs) groups.set(j.spec.adapter, [...(groups.get(j.spec.adapter) ?? []), j]);
+    for (const [adapter, group] of groups) {
+      let results: PrefillResult[];
       try {
-        p = prefill(this.model, job.spec.promptIds, job.spec.adapter);
+        results = prefillMany(this.model, group.map((j) => j.spec.promptIds), adapter);
       } catch (e) {
-        this.fail(job, new ApiError(400, `cannot run the prompt: ${(e as Error).message}`, 'invalid_request_error', null, 'invalid_prompt'));
+        for (const job of group) this.fail(job, new ApiError(400, `cannot run the prompt: ${(e as Error).message}`, 'invalid_request_error', null, 'invalid_prompt'));
         continue;
       }
-      this.stats.prefills++;
-      const handles = this.batch.join(p, job.spec.adapter, job.spec.n);
-      const seed = job.spec.seed === undefined ? randomInt(2 ** 32) : ((job.spec.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
-      job.seqs = handles.map((handle, i) => ({
-        job, index: i, handle, tokens: [], logprobs: [], rng: new Rng((seed + Math.imul(i + 1, 0x9e3779b1)) >>> 0),
-        text: new TextStream(this.tok, job.spec.stops), json: job.spec.jsonMode ? new JsonPrefix() : null, finish: null, suffix: '',
-      }));
-      for (const s of job.seqs) this.running.set(s.handle, s);
-      for (const s of job.seqs) this.advance(s, p.logits);
+      group.forEach((job, i) => this.start(job, results[i]!));
     }
+  }
+
+  private start(job: Job, p: PrefillResult): void {
+    this.stats.prefills++;
+    const handles = this.batch.join(p, job.spec.adapter, job.spec.n);
+    const seed = job.spec.seed === undefined ? randomInt(2 ** 32) : ((job.spec.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
+    job.seqs = handles.map((handle, i) => ({
+      job, index: i, handle, tokens: [], logprobs: [], rng: new Rng((seed + Math.imul(i + 1, 0x9e3779b1)) >>> 0),
+      text: new TextStream(this.tok, job.spec.stops), json: job.spec.jsonMode ? new JsonPrefix() : null, finish: null, suffix: '',
+    }));
+    for (const s of job.seqs) this.running.set(s.handle, s);
+    for (const s of job.seqs) this.advance(s, p.logits);
   }
 
   private decode(): void {
@@ -292,7 +308,7 @@ export class Scheduler {
   private text(id: number): string {
     let t = this.tokenText.get(id);
     if (t === undefined) {
-      t = this.tok.decode([id]);
+      t = safeDecode(this.tok, [id], false);
       this.tokenText.set(id, t);
     }
     return t;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../engine/index.js';
-import { DEFAULTS, initModel } from '../model/init.js';
+import { DEFAULTS, initModel, type InitSpec } from '../model/init.js';
 import { loadModel, loadTokenizer } from '../model/load.js';
 import { addLora, removeLora, saveAdapter } from '../model/lora.js';
 import { InferenceServer, type ServerOptions } from './http.js';
@@ -16,10 +16,10 @@ export interface Fixture {
 }
 
 /** A 2-layer qwen3 model with the character tokenizer, and two random adapters (B ≠ 0 so they change the output). */
-export function makeFixture(): Fixture {
+export function makeFixture(extra: Partial<InitSpec> = {}): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'rft-serve-'));
   const modelDir = join(dir, 'tiny');
-  initModel(modelDir, { ...DEFAULTS, arch: 'qwen3', hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 128, maxPositions: 512, seed: 3, initStd: 0.2 });
+  initModel(modelDir, { ...DEFAULTS, arch: 'qwen3', hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 128, maxPositions: 512, seed: 3, initStd: 0.2, ...extra });
   const m = loadModel(modelDir);
   const adapterDirs = [1, 2].map((seed) => {
     const rng = new Rng(seed);

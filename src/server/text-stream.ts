@@ -5,6 +5,15 @@
  */
 import type { ModelTokenizer } from '../model/tokenizer.js';
 
+/**
+ * tok.decode, except that ids past the tokenizer's vocabulary (models often pad their embedding
+ * beyond it, and a sampled id may land there) decode to nothing even when no other id is left.
+ */
+export function safeDecode(tok: ModelTokenizer, ids: readonly number[], skipSpecialTokens: boolean): string {
+  const known = ids.filter((id) => id < tok.size);
+  return known.length ? tok.decode(known, { skipSpecialTokens }) : '';
+}
+
 export class TextStream {
   /** Text already handed out. */
   emitted = '';
@@ -18,7 +27,7 @@ export class TextStream {
 
   /** Full decoded text of the tokens (special tokens skipped). */
   decode(tokens: readonly number[]): string {
-    return this.tok.decode(tokens, { skipSpecialTokens: true });
+    return safeDecode(this.tok, tokens, true);
   }
 
   /** New text that is safe to send after `tokens`; sets `stopped` when a stop string appears. */
