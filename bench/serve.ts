@@ -204,7 +204,7 @@ export async function run(args: string[]): Promise<number> {
         server.on('exit', (code) => reject(new Error(`rft serve exited (${code}): ${err}`)));
       });
       log(`\n${preset}: ${model.config.architecture}, hidden ${model.config.hiddenSize}, ${model.config.numLayers} layers, vocab ${model.config.vocabSize}; ${threads} thread(s); prompt ${P} tokens, ${G} new tokens per request\n`);
-      await load(url, 2, 1, prompt, 4); // warm-up
+      await load(url, S, 1, prompt, G); // warm-up (JIT, buffer pool, KV buffers at full size)
       const rows: LoadResult[] = [];
       for (const c of clientCounts) {
         const r = await load(url, c, perClient(c), prompt, G);
