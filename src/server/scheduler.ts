@@ -189,9 +189,11 @@ export class Scheduler {
     else for (const f of this.idle.splice(0)) f();
   }
 
+  /** Drops requests whose clients went away; their handlers hear of it once (so nothing waits forever). */
   private dropCancelled(): void {
-    for (const s of [...this.running.values()]) if (s.job.cancelled) this.remove(s);
-    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.cancelled) this.queue.splice(i, 1);
+    const gone = new ApiError(499, 'the client closed the request', 'invalid_request_error', null, 'client_closed_request');
+    for (const s of [...this.running.values()]) if (s.job.cancelled) this.fail(s.job, gone);
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.cancelled) this.fail(this.queue.splice(i, 1)[0]!, gone);
   }
 
   /**

@@ -193,3 +193,22 @@ test('a client that disconnects mid-stream cancels its request', async () => {
   }
   assert.equal(running, 0);
 });
+
+test('a client that gives up on a non-streamed request cancels it too', async () => {
+  const ac = new AbortController();
+  const req = fetch(`${url}/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
+    body: JSON.stringify({ model: 'tiny', prompt: 'abc', max_tokens: 450, ignore_eos: true }),
+  }).catch((e: Error) => e);
+  while (server.scheduler.load.running === 0) await new Promise((r) => setTimeout(r, 5));
+  ac.abort();
+  assert.ok((await req) instanceof Error);
+  let running = -1;
+  for (let i = 0; i < 100 && running !== 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    running = server.scheduler.load.running;
+  }
+  assert.equal(running, 0);
+  const h = (await (await fetch(`${url}/health`)).json()) as { status: string };
+  assert.equal(h.status, 'ok');
+});
