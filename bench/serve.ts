@@ -7,7 +7,8 @@
  * `--compare` parallel sequences: serving throughput vs the model's own batched sampler
  * (`sample()`, as `bench model` times it) vs llama.cpp (node-llama-cpp on rft's F32 GGUF export,
  * the same number of parallel sequences and threads). Figures only; nothing asserts timing.
- * Requests use `ignore_eos` so every one generates exactly --max-tokens tokens.
+ * Requests use `ignore_eos` so every one generates exactly --max-tokens tokens, and `logprobs: 0` so
+ * every token arrives in its own chunk (tokens past a random model's tokenizer decode to no text).
  */
 import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,7 +49,7 @@ async function streamOne(url: string, prompt: number[], maxTokens: number): Prom
   const t0 = performance.now();
   const res = await fetch(`${url}/v1/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'bench', prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true }, ignore_eos: true }),
+    body: JSON.stringify({ model: 'bench', prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true }, ignore_eos: true, logprobs: 0 }),
   });
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
   const reader = res.body!.getReader();
@@ -67,10 +68,11 @@ async function streamOne(url: string, prompt: number[], maxTokens: number): Prom
       const line = buf.slice(0, i);
       buf = buf.slice(i + 2);
       if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
-      const o = JSON.parse(line.slice(6)) as { error?: { message: string }; usage?: { completion_tokens: number }; choices: { text: string }[] };
+      const o = JSON.parse(line.slice(6)) as { error?: { message: string }; usage?: { completion_tokens: number }; choices: { text: string; logprobs: { tokens: string[] } | null }[] };
       if (o.error) throw new Error(o.error.message);
       if (o.usage) tokens = o.usage.completion_tokens;
-      if (o.choices[0]?.text) {
+      // With logprobs every token gets its chunk, even one that decodes to no text (padding ids of a random model).
+      if (o.choices[0]?.logprobs?.tokens.length) {
         const now = performance.now();
         if (ttft < 0) ttft = now - t0;
         else gaps.push(now - last);
