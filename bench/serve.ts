@@ -196,6 +196,8 @@ export async function run(args: string[]): Promise<number> {
         env: { ...process.env, RFT_THREADS: String(threads) }, stdio: ['ignore', 'ignore', 'pipe'],
       });
       try {
+      const stop = () => server.kill('SIGTERM');
+      process.once('exit', stop); // also when the benchmark itself is interrupted
       const url = await new Promise<string>((resolve, reject) => {
         let err = '';
         server.stderr.on('data', (d: Buffer) => {
