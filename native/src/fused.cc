@@ -32,7 +32,7 @@ int64_t rowGrain(int64_t cols) { return cols >= 16384 ? 1 : 16384 / (cols > 0 ? 
 constexpr int64_t kElemGrain = 16384;
 
 Napi::Value RmsnormForward(const Napi::CallbackInfo& info) {
-  Args a(info, "rmsnormForward", 7);
+  KernelArgs a(info, "rmsnormForward", 7);
   const int64_t rows = a.dim(4, "rows"), dim = a.dim(5, "dim");
   const double eps = a.number(6, "eps");
   const int64_t n = a.product({rows, dim});
@@ -46,7 +46,7 @@ Napi::Value RmsnormForward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "rmsnormBackward", 8);
+  KernelArgs a(info, "rmsnormBackward", 8);
   const int64_t rows = a.dim(6, "rows"), dim = a.dim(7, "dim");
   const int64_t n = a.product({rows, dim});
   const std::string s = shapeOf({rows, dim});
@@ -77,7 +77,7 @@ Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Rope(const Napi::CallbackInfo& info) {
-  Args a(info, "rope", 9);
+  KernelArgs a(info, "rope", 9);
   const int64_t rows = a.dim(5, "rows"), heads = a.dim(6, "heads"), D = a.dim(7, "headDim");
   const bool inverse = a.flag(8, "inverse");
   if (D % 2 != 0) a.fail("headDim must be even, got " + std::to_string(D));
@@ -97,7 +97,7 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
-  Args a(info, "swigluForward", 4);
+  KernelArgs a(info, "swigluForward", 4);
   const int64_t n = a.dim(3, "n");
   const std::string s = shapeOf({n});
   const float* gate = a.f32(0, "gate", n, s);
@@ -108,7 +108,7 @@ Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "swigluBackward", 6);
+  KernelArgs a(info, "swigluBackward", 6);
   const int64_t n = a.dim(5, "n");
   const std::string s = shapeOf({n});
   const float* gate = a.f32(0, "gate", n, s);
@@ -121,7 +121,7 @@ Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
 }
 
 // Reads B..scale, qStart, kStart starting at argument `first` and checks the positions.
-AttnArgs attentionDims(const Args& a, size_t first) {
+AttnArgs attentionDims(const KernelArgs& a, size_t first) {
   AttnArgs t{};
   t.B = a.dim(first, "B");
   t.Tq = a.dim(first + 1, "Tq");
@@ -130,8 +130,10 @@ AttnArgs attentionDims(const Args& a, size_t first) {
   t.Hkv = a.dim(first + 4, "Hkv");
   t.D = a.dim(first + 5, "D");
   t.scale = (float)a.number(first + 6, "scale");
-  if (t.Hkv == 0 || t.Hq % t.Hkv != 0)
-    a.fail("Hq (" + std::to_string(t.Hq) + ") must be a multiple of Hkv (" + std::to_string(t.Hkv) + ")");
+  // The tiles' scratch grows with D; no real model has heads anywhere near this wide.
+  if (t.D > 65536) a.fail("head size D = " + std::to_string(t.D) + " is larger than the supported 65536");
+  if (t.Hq == 0 || t.Hkv == 0 || t.Hq % t.Hkv != 0)
+    a.fail("Hq (" + std::to_string(t.Hq) + ") must be a positive multiple of Hkv (" + std::to_string(t.Hkv) + ")");
   a.product({t.B, t.Tq, t.Hq, t.D});
   a.product({t.B, t.Tk, t.Hkv, t.D});
   t.qStart = a.i32(first + 7, "qStart", t.B, shapeOf({t.B}));
@@ -157,7 +159,7 @@ std::string lseShape(const AttnArgs& t) {
 }
 
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
-  Args a(info, "attentionForward", 14);
+  KernelArgs a(info, "attentionForward", 14);
   AttnArgs t = attentionDims(a, 5);
   const int64_t nq = t.B * t.Tq * t.Hq * t.D, nkv = t.B * t.Tk * t.Hkv * t.D;
   t.q = a.f32(0, "q", nq, qShape(t));
@@ -165,22 +167,38 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   t.v = a.f32(2, "v", nkv, kvShape(t));
   t.out = a.f32(3, "out", nq, qShape(t));
   t.lse = a.f32(4, "lse", t.B * t.Hq * t.Tq, lseShape(t));
-  // Tasks: (batch, kv head, block of queries); a block holds up to 64 (query, head) rows.
   const int64_t G = t.Hq / t.Hkv;
+  if (t.Tq * G < kAttentionDotRows) {
+    // Decoding: a task per (batch, group of kv heads); all of a sequence's kv heads in one task
+    // when there are enough sequences to keep the threads busy, so K and V stream in address order.
+    const int64_t kvPer = t.B >= 4 ? t.Hkv : 1, groups = t.Hkv / kvPer;
+    parallel_for(t.B * groups, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t task = t0; task < t1; task++) {
+        const int64_t kv0 = task % groups * kvPer;
+        K->attentionForward(t, task / groups, kv0, kv0 + kvPer, 0, t.Tq);
+      }
+    });
+    return info.Env().Undefined();
+  }
+  // Tasks: (batch, kv head, block of queries); a block holds up to 64 (query, head) rows.
   const int64_t BQ = G >= 64 ? 1 : 64 / G;
   const int64_t qBlocks = (t.Tq + BQ - 1) / BQ;
   parallel_for(t.B * t.Hkv * qBlocks, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t task = t0; task < t1; task++) {
-      const int64_t qb = task % qBlocks, bh = task / qBlocks;
+      // Later query blocks see more keys (causal); alternating cheap and expensive blocks keeps
+      // the contiguous ranges that parallel_for hands to each thread balanced.
+      const int64_t k = task % qBlocks, bh = task / qBlocks;
+      const int64_t qb = k % 2 == 0 ? k / 2 : qBlocks - 1 - k / 2;
       const int64_t i0 = qb * BQ, i1 = i0 + BQ < t.Tq ? i0 + BQ : t.Tq;
-      K->attentionForward(t, bh / t.Hkv, bh % t.Hkv, i0, i1);
+      const int64_t kvh = bh % t.Hkv;
+      K->attentionForward(t, bh / t.Hkv, kvh, kvh + 1, i0, i1);
     }
   });
   return info.Env().Undefined();
 }
 
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "attentionBackward", 18);
+  KernelArgs a(info, "attentionBackward", 18);
   AttnArgs t = attentionDims(a, 9);
   const int64_t nq = t.B * t.Tq * t.Hq * t.D, nkv = t.B * t.Tk * t.Hkv * t.D;
   t.q = a.f32(0, "q", nq, qShape(t));
@@ -192,9 +210,49 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   t.dq = a.f32(6, "dq", nq, qShape(t));
   t.dk = a.f32(7, "dk", nkv, kvShape(t));
   t.dv = a.f32(8, "dv", nkv, kvShape(t));
-  // One task per (batch, kv head): it alone writes that head's dk, dv and its query heads' dq.
-  parallel_for(t.B * t.Hkv, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t bh = t0; bh < t1; bh++) K->attentionBackward(t, bh / t.Hkv, bh % t.Hkv);
+  // A task per (batch, kv head) writes that head's dk, dv and its query heads' dq. With fewer than
+  // 8 such pairs (one long sequence), each is split into S parts over its query blocks, each part
+  // with private dk, dv summed below in part order. S depends on the shape only, never on the
+  // thread count, so the results do not either.
+  const int64_t pairs = t.B * t.Hkv, D = t.D, ldkv = t.Hkv * D;
+  const int64_t qBlocks = (t.Tq + attentionBackwardBlock(t.Hq / t.Hkv) - 1) / attentionBackwardBlock(t.Hq / t.Hkv);
+  int64_t S = pairs > 0 && pairs < 8 ? (8 + pairs - 1) / pairs : 1;
+  if (S > qBlocks) S = qBlocks > 0 ? qBlocks : 1;
+  if (S == 1) {
+    parallel_for(pairs, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t bh = t0; bh < t1; bh++) {
+        const int64_t b = bh / t.Hkv, kvh = bh % t.Hkv;
+        const int64_t off = (b * t.Tk * t.Hkv + kvh) * D;
+        K->attentionBackward(t, b, kvh, 0, 1, t.dk + off, t.dv + off, ldkv);
+      }
+    });
+    return info.Env().Undefined();
+  }
+  const int64_t partLen = t.Tk * D;  // one part's dk (or dv): (Tk, D)
+  std::vector<float> parts(2 * pairs * S * partLen);
+  float* pp = parts.data();
+  parallel_for(pairs * S, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t task = t0; task < t1; task++) {
+      const int64_t bh = task / S, s = task % S;
+      float* dk = pp + (2 * task) * partLen;
+      K->attentionBackward(t, bh / t.Hkv, bh % t.Hkv, s, S, dk, dk + partLen, D);
+    }
+  });
+  // dk[b, j, kvh] = Σ_s part(b, kvh, s)[j], in order of s.
+  parallel_for(pairs * t.Tk, 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t row = r0; row < r1; row++) {
+      const int64_t bh = row / t.Tk, j = row % t.Tk, b = bh / t.Hkv, kvh = bh % t.Hkv;
+      float* dk = t.dk + ((b * t.Tk + j) * t.Hkv + kvh) * D;
+      float* dv = t.dv + ((b * t.Tk + j) * t.Hkv + kvh) * D;
+      const float* p0 = pp + 2 * bh * S * partLen + j * D;
+      std::memcpy(dk, p0, sizeof(float) * D);
+      std::memcpy(dv, p0 + partLen, sizeof(float) * D);
+      for (int64_t s = 1; s < S; s++) {
+        const float* p = p0 + 2 * s * partLen;
+        for (int64_t d = 0; d < D; d++) dk[d] += p[d];
+        for (int64_t d = 0; d < D; d++) dv[d] += p[partLen + d];
+      }
+    }
   });
   return info.Env().Undefined();
 }
@@ -204,7 +262,7 @@ template <int NARR>
 Napi::Value RowWise(const Napi::CallbackInfo& info, const char* op, const char* const* names,
                     void (*fwd)(const float*, float*, int64_t, int64_t, int64_t),
                     void (*bwd)(const float*, const float*, float*, int64_t, int64_t, int64_t)) {
-  Args a(info, op, NARR + 2);
+  KernelArgs a(info, op, NARR + 2);
   const int64_t rows = a.dim(NARR, "rows"), cols = a.dim(NARR + 1, "cols");
   const int64_t n = a.product({rows, cols});
   const std::string s = shapeOf({rows, cols});
@@ -221,7 +279,7 @@ const char* const kFwdNames[] = {"x", "y"};
 const char* const kBwdNames[] = {"y", "dy", "dx"};
 
 Napi::Value TokenLogprobsForward(const Napi::CallbackInfo& info) {
-  Args a(info, "tokenLogprobsForward", 6);
+  KernelArgs a(info, "tokenLogprobsForward", 6);
   const int64_t rows = a.dim(4, "rows"), vocab = a.dim(5, "vocab");
   const float* logits = a.f32(0, "logits", a.product({rows, vocab}), shapeOf({rows, vocab}));
   const int32_t* targets = a.i32(1, "targets", rows, shapeOf({rows}));
@@ -233,7 +291,7 @@ Napi::Value TokenLogprobsForward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TokenLogprobsBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "tokenLogprobsBackward", 7);
+  KernelArgs a(info, "tokenLogprobsBackward", 7);
   const int64_t rows = a.dim(5, "rows"), vocab = a.dim(6, "vocab");
   const int64_t n = a.product({rows, vocab});
   const float* logits = a.f32(0, "logits", n, shapeOf({rows, vocab}));
@@ -249,7 +307,7 @@ Napi::Value TokenLogprobsBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Entropy(const Napi::CallbackInfo& info) {
-  Args a(info, "entropy", 4);
+  KernelArgs a(info, "entropy", 4);
   const int64_t rows = a.dim(2, "rows"), vocab = a.dim(3, "vocab");
   const float* logits = a.f32(0, "logits", a.product({rows, vocab}), shapeOf({rows, vocab}));
   float* out = a.f32(1, "out", rows, shapeOf({rows}));
@@ -258,7 +316,7 @@ Napi::Value Entropy(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
-  Args a(info, "embeddingForward", 5);
+  KernelArgs a(info, "embeddingForward", 5);
   const int64_t n = a.dim(3, "n"), dim = a.dim(4, "dim");
   const std::string tshape = "(vocab, " + std::to_string(dim) + ")";
   const int64_t tlen = a.f32Length(0, "table", tshape);
@@ -274,7 +332,7 @@ Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "embeddingBackward", 5);
+  KernelArgs a(info, "embeddingBackward", 5);
   const int64_t n = a.dim(3, "n"), dim = a.dim(4, "dim");
   const float* dout = a.f32(0, "dout", a.product({n, dim}), shapeOf({n, dim}));
   const int32_t* ids = a.i32(1, "ids", n, shapeOf({n}));
@@ -290,7 +348,7 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Adamw(const Napi::CallbackInfo& info) {
-  Args a(info, "adamw", 11);
+  KernelArgs a(info, "adamw", 11);
   const int64_t n = a.dim(4, "n");
   const std::string s = shapeOf({n});
   float* p = a.f32(0, "param", n, s);
@@ -312,7 +370,7 @@ Napi::Value Adamw(const Napi::CallbackInfo& info) {
 // Test hook: which instruction set the fused kernels run on, and switching it (only to one this CPU has).
 Napi::Value FusedIsa(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && !info[0].IsUndefined()) {
-    Args a(info, "fusedIsa", 1);
+    KernelArgs a(info, "fusedIsa", 1);
     if (!info[0].IsString()) a.fail("expects an instruction-set name", true);
     const std::string want = info[0].As<Napi::String>().Utf8Value();
     const FusedKernels* best = pickKernels();

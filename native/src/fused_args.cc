@@ -38,18 +38,18 @@ static std::string kindOf(const Napi::Value& v) {
   return "object";
 }
 
-Args::Args(const Napi::CallbackInfo& info, const char* op, size_t count) : op(op), env(info.Env()), info_(info) {
+KernelArgs::KernelArgs(const Napi::CallbackInfo& info, const char* op, size_t count) : op(op), env(info.Env()), info_(info) {
   if (info.Length() < count)
     fail("expects " + std::to_string(count) + " arguments, got " + std::to_string(info.Length()), true);
 }
 
-void Args::fail(const std::string& message, bool typeError) const {
+void KernelArgs::fail(const std::string& message, bool typeError) const {
   std::string m = std::string(op) + ": " + message;
   if (typeError) throw Napi::TypeError::New(env, m);
   throw Napi::RangeError::New(env, m);
 }
 
-int64_t Args::dim(size_t i, const char* name) const {
+int64_t KernelArgs::dim(size_t i, const char* name) const {
   const Napi::Value v = info_[i];
   if (!v.IsNumber()) fail(std::string(name) + " must be a number, got " + kindOf(v), true);
   const double d = v.As<Napi::Number>().DoubleValue();
@@ -58,7 +58,7 @@ int64_t Args::dim(size_t i, const char* name) const {
   return (int64_t)d;
 }
 
-double Args::number(size_t i, const char* name) const {
+double KernelArgs::number(size_t i, const char* name) const {
   const Napi::Value v = info_[i];
   if (!v.IsNumber()) fail(std::string(name) + " must be a number, got " + kindOf(v), true);
   const double d = v.As<Napi::Number>().DoubleValue();
@@ -66,13 +66,13 @@ double Args::number(size_t i, const char* name) const {
   return d;
 }
 
-bool Args::flag(size_t i, const char* name) const {
+bool KernelArgs::flag(size_t i, const char* name) const {
   const Napi::Value v = info_[i];
   if (!v.IsBoolean()) fail(std::string(name) + " must be a boolean, got " + kindOf(v), true);
   return v.As<Napi::Boolean>().Value();
 }
 
-float* Args::f32(size_t i, const char* name, int64_t len, const std::string& shape, bool nullable) const {
+float* KernelArgs::f32(size_t i, const char* name, int64_t len, const std::string& shape, bool nullable) const {
   const Napi::Value v = info_[i];
   if (nullable && v.IsNull()) return nullptr;
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
@@ -84,14 +84,14 @@ float* Args::f32(size_t i, const char* name, int64_t len, const std::string& sha
   return a.Data();
 }
 
-int64_t Args::f32Length(size_t i, const char* name, const std::string& shape) const {
+int64_t KernelArgs::f32Length(size_t i, const char* name, const std::string& shape) const {
   const Napi::Value v = info_[i];
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     fail(std::string(name) + " must be a Float32Array " + shape + ", got " + kindOf(v), true);
   return (int64_t)v.As<Napi::Float32Array>().ElementLength();
 }
 
-int32_t* Args::i32(size_t i, const char* name, int64_t len, const std::string& shape) const {
+int32_t* KernelArgs::i32(size_t i, const char* name, int64_t len, const std::string& shape) const {
   const Napi::Value v = info_[i];
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     fail(std::string(name) + " must be an Int32Array " + shape + ", got " + kindOf(v), true);
@@ -102,7 +102,7 @@ int32_t* Args::i32(size_t i, const char* name, int64_t len, const std::string& s
   return a.Data();
 }
 
-int64_t Args::product(std::initializer_list<int64_t> dims) const {
+int64_t KernelArgs::product(std::initializer_list<int64_t> dims) const {
   int64_t p = 1;
   for (int64_t d : dims) {
     if (__builtin_mul_overflow(p, d, &p) || p > (int64_t(1) << 40)) fail("shape " + shapeOf(dims) + " is too large");
@@ -110,7 +110,7 @@ int64_t Args::product(std::initializer_list<int64_t> dims) const {
   return p;
 }
 
-void Args::idsInRange(const int32_t* ids, int64_t n, int64_t bound, const char* name, bool allowNegative) const {
+void KernelArgs::idsInRange(const int32_t* ids, int64_t n, int64_t bound, const char* name, bool allowNegative) const {
   for (int64_t i = 0; i < n; i++) {
     const int32_t id = ids[i];
     if (id >= bound || (id < 0 && !allowNegative))

@@ -11,9 +11,9 @@ namespace rft {
 // Formats "(a, b, c)" shape strings.
 std::string shapeOf(std::initializer_list<int64_t> dims);
 
-class Args {
+class KernelArgs {
  public:
-  Args(const Napi::CallbackInfo& info, const char* op, size_t count);
+  KernelArgs(const Napi::CallbackInfo& info, const char* op, size_t count);
   [[noreturn]] void fail(const std::string& message, bool typeError = false) const;
 
   // A non-negative integer dimension (≤ 2³¹ − 1).

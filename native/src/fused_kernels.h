@@ -25,6 +25,14 @@ struct AttnArgs {
   float scale;
 };
 
+// Attention tiles with fewer (query, head) rows per kv head than this (decoding) compute their
+// scores as dot products, and fused.cc gives a whole batch row's kv heads to one tile.
+constexpr int64_t kAttentionDotRows = 8;
+
+// Queries per block in the attention backward (the block holds G = Hq/Hkv rows per query).
+// static: internal linkage, so no copy compiled with AVX-512 flags is shared with other objects.
+static inline int64_t attentionBackwardBlock(int64_t G) { return G >= 64 ? 1 : 64 / G; }
+
 struct FusedKernels {
   const char* isa;
   // rows [r0, r1) of x, y (rows, dim)
@@ -36,10 +44,11 @@ struct FusedKernels {
                int64_t r0, int64_t r1, int64_t heads, int64_t headDim, bool inverse);
   void (*swigluForward)(const float* gate, const float* up, float* out, int64_t i0, int64_t i1);
   void (*swigluBackward)(const float* gate, const float* up, const float* dout, float* dgate, float* dup, int64_t i0, int64_t i1);
-  // query rows [i0, i1) of batch b, every query head of kv head kvh
-  void (*attentionForward)(const AttnArgs& a, int64_t b, int64_t kvh, int64_t i0, int64_t i1);
-  // every query of batch b and kv head kvh: writes those dq rows and dk, dv of (b, kvh)
-  void (*attentionBackward)(const AttnArgs& a, int64_t b, int64_t kvh);
+  // query rows [i0, i1) of batch b, every query head of the kv heads [kv0, kv1)
+  void (*attentionForward)(const AttnArgs& a, int64_t b, int64_t kv0, int64_t kv1, int64_t i0, int64_t i1);
+  // query blocks s, s+S, ... of batch b and kv head kvh: writes their dq rows, and that part's
+  // dK, dV for all Tk keys at dk + j·ld, dv + j·ld (see fused_attention.inc)
+  void (*attentionBackward)(const AttnArgs& a, int64_t b, int64_t kvh, int64_t s, int64_t S, float* dk, float* dv, int64_t ld);
   void (*softmaxForward)(const float* x, float* y, int64_t r0, int64_t r1, int64_t cols);
   void (*softmaxBackward)(const float* y, const float* dy, float* dx, int64_t r0, int64_t r1, int64_t cols);
   void (*logSoftmaxForward)(const float* x, float* y, int64_t r0, int64_t r1, int64_t cols);

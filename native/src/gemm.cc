@@ -180,11 +180,18 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// fmaPeak(threads): GFLOP/s of independent FMA chains on that many threads.
+// fmaPeak(threads[, cpuTime]): GFLOP/s of independent FMA chains on that many threads, timed by
+// the wall clock, or (cpuTime) by each thread's CPU time.
 Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
-  NapiArgs args(info, "fmaPeak", 1);
+  if (info.Length() == 1) {
+    NapiArgs args(info, "fmaPeak", 1);
+    const int64_t threads = args.integer(0, "threads", 1, 2 * available_cores());
+    return Napi::Number::New(info.Env(), fma_peak_gflops(static_cast<int>(threads), false));
+  }
+  NapiArgs args(info, "fmaPeak", 2);
   const int64_t threads = args.integer(0, "threads", 1, 2 * available_cores());
-  return Napi::Number::New(info.Env(), fma_peak_gflops(static_cast<int>(threads)));
+  const bool cpu_time = args.boolean(1, "cpuTime");
+  return Napi::Number::New(info.Env(), fma_peak_gflops(static_cast<int>(threads), cpu_time));
 }
 
 }  // namespace

@@ -19,7 +19,8 @@ bool set_gemm_isa(const char* name);        // false when unknown or unsupported
 const GemmIsa* const* gemm_isas();          // null-terminated, widest first
 
 // Measured peak of independent FMA chains on `threads` threads, in GFLOP/s (best of a few runs),
-// using the widest ISA this CPU supports.
-double fma_peak_gflops(int threads);
+// using the widest ISA this CPU supports. cpu_time: each thread's rate over its own CPU time,
+// summed — what the cores can do when this process has them, whatever else the machine runs.
+double fma_peak_gflops(int threads, bool cpu_time);
 
 }  // namespace rft

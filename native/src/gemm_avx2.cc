@@ -2,6 +2,8 @@
 // packed B and six broadcasts of packed A), the classic Haswell shape. Compiled with -mavx2 -mfma.
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "gemm_isa.h"
 
 namespace rft {
@@ -9,28 +11,59 @@ namespace {
 
 #include "gemm_driver.h"
 #include "gemm_transpose_avx.h"
+#include "gemm_small.h"
+
+struct V256 {
+  using T = __m256;
+  static constexpr int W = 8;
+  static T load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
+  static T set1(float x) { return _mm256_set1_ps(x); }
+  static T zero() { return _mm256_setzero_ps(); }
+  static T fmadd(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
+  static T mul(T a, T b) { return _mm256_mul_ps(a, b); }
+  static float reduce(T v) {
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+  }
+};
 
 struct Avx2 {
   static constexpr int MR = 6, NR = 16, KC = 256, NC = 512;
 
   // c (MR × NR, row stride ldc) = alpha · ap·bp + beta · c; beta == 0 does not read c.
   static void kernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c,
-                     int64_t ldc, float alpha, float beta) {
+                     int64_t ldc, float alpha, float beta, Prefetcher* pa, Prefetcher* pb) {
     __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kc; p++) {
-      const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+    // C is updated after the k loop; start fetching its rows now so the update does not stall.
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 15), _MM_HINT_T0);
+    }
+    auto step = [&](const float* a, const float* b) {
+      const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
       for (int r = 0; r < MR; r++) {
-        const __m256 a = _mm256_broadcast_ss(ap + r);
-        c0[r] = _mm256_fmadd_ps(a, b0, c0[r]);
-        c1[r] = _mm256_fmadd_ps(a, b1, c1[r]);
+        const __m256 x = _mm256_broadcast_ss(a + r);
+        c0[r] = _mm256_fmadd_ps(x, b0, c0[r]);
+        c1[r] = _mm256_fmadd_ps(x, b1, c1[r]);
       }
-      ap += MR;
-      bp += NR;
+    };
+    int64_t p = 0;
+    for (; p + 1 < kc; p += 2) {
+      step(ap, bp);
+      pa->one();
+      step(ap + MR, bp + NR);
+      pb->one();
+      ap += 2 * MR;
+      bp += 2 * NR;
     }
+    if (p < kc) step(ap, bp);
     const __m256 va = _mm256_set1_ps(alpha);
     if (beta == 0.0f) {
 #pragma GCC unroll 6
@@ -55,6 +88,7 @@ struct Avx2 {
 };
 
 void run(const GemmProblem& p, float* work) { gemm_serial<Avx2>(p, work); }
+void small_m(const GemmProblem& p, float* work) { gemm_small_m<V256>(p, work); }
 
 // 12 independent ymm FMA chains (latency 4 × 2 per cycle needs ≥ 8).
 double fma_loop(int64_t iters, float* sink) {
@@ -80,6 +114,6 @@ double fma_loop(int64_t iters, float* sink) {
 }  // namespace
 
 const GemmIsa kGemmAvx2 = {"avx2", Avx2::MR, Avx2::NR, Avx2::KC, Avx2::NC,
-                           gemm_workspace_floats<Avx2>(), run, fma_loop};
+                           gemm_workspace_floats<Avx2>(), run, small_m, fma_loop};
 
 }  // namespace rft

@@ -2,6 +2,8 @@
 // packed B and eight broadcasts of packed A). Compiled with -mavx512f (see binding.gyp).
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "gemm_isa.h"
 
 namespace rft {
@@ -9,28 +11,63 @@ namespace {
 
 #include "gemm_driver.h"
 #include "gemm_transpose_avx.h"
+#include "gemm_small.h"
+
+struct V512 {
+  using T = __m512;
+  static constexpr int W = 16;
+  static T load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
+  static T set1(float x) { return _mm512_set1_ps(x); }
+  static T zero() { return _mm512_setzero_ps(); }
+  static T fmadd(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
+  static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
+  static float reduce(T v) {
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+  }
+};
 
 struct Avx512 {
-  static constexpr int MR = 8, NR = 32, KC = 256, NC = 512;
+  static constexpr int MR = 8, NR = 32, KC = 256, NC = 384;
 
   // c (MR × NR, row stride ldc) = alpha · ap·bp + beta · c; beta == 0 does not read c.
   static void kernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c,
-                     int64_t ldc, float alpha, float beta) {
+                     int64_t ldc, float alpha, float beta, Prefetcher* pa, Prefetcher* pb) {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kc; p++) {
-      const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+    // C is updated after the k loop; start fetching its rows now so the update does not stall.
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 31), _MM_HINT_T0);
+    }
+    auto step = [&](const float* a, const float* b) {
+      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR + 16), _MM_HINT_T0);
+      const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 8
       for (int r = 0; r < MR; r++) {
-        const __m512 a = _mm512_set1_ps(ap[r]);
-        c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);
-        c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);
+        const __m512 x = _mm512_set1_ps(a[r]);
+        c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
+        c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
       }
-      ap += MR;
-      bp += NR;
+    };
+    int64_t p = 0;
+    for (; p + 1 < kc; p += 2) {
+      step(ap, bp);
+      pa->one();
+      step(ap + MR, bp + NR);
+      pb->one();
+      ap += 2 * MR;
+      bp += 2 * NR;
     }
+    if (p < kc) step(ap, bp);
     const __m512 va = _mm512_set1_ps(alpha);
     if (beta == 0.0f) {
 #pragma GCC unroll 8
@@ -55,6 +92,7 @@ struct Avx512 {
 };
 
 void run(const GemmProblem& p, float* work) { gemm_serial<Avx512>(p, work); }
+void small_m(const GemmProblem& p, float* work) { gemm_small_m<V512>(p, work); }
 
 // 12 independent zmm FMA chains (latency 4 × up to 2 per cycle needs ≥ 8).
 double fma_loop(int64_t iters, float* sink) {
@@ -78,6 +116,6 @@ double fma_loop(int64_t iters, float* sink) {
 }  // namespace
 
 const GemmIsa kGemmAvx512 = {"avx512", Avx512::MR, Avx512::NR, Avx512::KC, Avx512::NC,
-                             gemm_workspace_floats<Avx512>(), run, fma_loop};
+                             gemm_workspace_floats<Avx512>(), run, small_m, fma_loop};
 
 }  // namespace rft

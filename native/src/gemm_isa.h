@@ -30,6 +30,8 @@ struct GemmIsa {
   int nc;                    // columns of B packed at once
   size_t workspace_floats;   // per-thread scratch the driver hands to run()
   void (*run)(const GemmProblem& p, float* workspace);
+  // Unpacked path for few rows (m ≤ 8; null when the ISA has none); workspace holds ≥ m · k floats.
+  void (*small_m)(const GemmProblem& p, float* workspace);
   // Runs `iters` iterations of independent FMA chains; returns the flops done (for the peak).
   double (*fma_loop)(int64_t iters, float* sink);
 };

@@ -1,11 +1,14 @@
 // GEMM dispatch: picks the ISA once from the CPU's features, splits large products over the
 // thread pool, and hands each thread its own packing workspace.
 //
-// Thread split: C is cut into a tm × tn grid of blocks (tm · tn = threads) on MR/NR boundaries,
-// one block per thread, each thread packing its own panels — no shared state, no atomics on C.
+// Thread split: C is cut into a tm × tn grid of blocks on MR/NR boundaries; threads take blocks
+// one at a time and pack their own panels — no shared packed data, no atomics on C.
 // Because every ISA's KC is fixed, each C element is summed in the same order whatever the grid,
-// so results do not depend on the thread count at all.
+// so results do not depend on the thread count at all. (The packed or the few-rows path is also
+// chosen on the whole product, never per block, for the same reason.)
+#include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 
@@ -18,6 +21,9 @@ namespace {
 // Below this many multiply-adds a product stays on the calling thread: waking a worker and
 // packing twice costs more than it saves (about 64³).
 constexpr double kParallelMin = 64.0 * 64.0 * 64.0;
+
+// Products with at most this many rows take the ISA's unpacked path (gemm_small.h) when it has one.
+constexpr int64_t kSmallRows = 8;
 
 bool cpu_has_avx512() {
   __builtin_cpu_init();
@@ -57,7 +63,11 @@ struct Workspace {
 };
 thread_local Workspace t_workspace;
 
-void run_serial(const GemmIsa& isa, const GemmProblem& p) {
+// Whether a product takes the unpacked few-rows path. Decided once on the whole product (never on
+// a thread's block of it), since the two paths round differently.
+bool use_small(const GemmIsa& isa, const GemmProblem& p) { return isa.small_m && p.m <= kSmallRows; }
+
+void run_serial(const GemmIsa& isa, const GemmProblem& p, bool small) {
   if (p.m <= 0 || p.n <= 0) return;
   if (p.k <= 0) {  // no products: C = beta · C (beta == 0 clears, even NaN)
     for (int64_t i = 0; i < p.m; i++) {
@@ -66,39 +76,50 @@ void run_serial(const GemmIsa& isa, const GemmProblem& p) {
     }
     return;
   }
+  if (small) {
+    const size_t need = static_cast<size_t>(p.m * p.k);
+    isa.small_m(p, t_workspace.get(need > isa.workspace_floats ? need : isa.workspace_floats));
+    return;
+  }
   isa.run(p, t_workspace.get(isa.workspace_floats));
 }
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Rows (or columns) of part i when `units` tiles of `unit` are dealt to `parts` parts.
-inline void split(int64_t total, int64_t unit, int parts, int i, int64_t* begin, int64_t* end) {
+inline void split(int64_t total, int64_t unit, int64_t parts, int64_t i, int64_t* begin, int64_t* end) {
   const int64_t units = ceil_div(total, unit);
   int64_t b = units * i / parts * unit, e = units * (i + 1) / parts * unit;
   *begin = b < total ? b : total;
   *end = e < total ? e : total;
 }
 
-// Grid tm × tn for `threads` threads minimising the largest block's estimated cycles:
-// FMAs at 32 flops/cycle, plus packing (A re-packed per NC block, B once per thread).
-void choose_grid(const GemmIsa& isa, const GemmProblem& p, int threads, int* tm_out, int* tn_out) {
+// Grid tm × tn of C blocks for `threads` threads. Blocks are handed out dynamically (a thread
+// that finishes early takes the next), so there are a few more blocks than threads: on a shared
+// machine a thread that lost its core for a while then does less of the work. The cost model
+// (in cycles) is the arithmetic at 32 flops/cycle plus each block's own packing — A re-packed per
+// NC block of its columns, B once — taken over the whole grid, plus one block for the tail.
+void choose_grid(const GemmIsa& isa, const GemmProblem& p, int threads, int64_t* tm_out, int64_t* tn_out) {
   const int64_t mt = ceil_div(p.m, isa.mr), nt = ceil_div(p.n, isa.nr);
+  const int64_t target = 4 * static_cast<int64_t>(threads);
+  const double k = static_cast<double>(p.k);
   double best = -1;
   *tm_out = 1;
   *tn_out = 1;
-  for (int tm = 1; tm <= threads; tm++) {
-    if (threads % tm) continue;
-    const int tn = threads / tm;
-    if (tm > mt || tn > nt) continue;
-    const double ms = static_cast<double>(ceil_div(mt, tm) * isa.mr);
-    const double ns = static_cast<double>(ceil_div(nt, tn) * isa.nr);
-    const double k = static_cast<double>(p.k);
-    const double cost = ms * ns * k / 16.0 + ms * k * static_cast<double>(ceil_div(static_cast<int64_t>(ns), isa.nc)) * 0.5 +
-                        ns * k * 0.25;
-    if (best < 0 || cost < best) {
-      best = cost;
-      *tm_out = tm;
-      *tn_out = tn;
+  for (int64_t tm = 1; tm <= mt && tm <= target; tm++) {
+    for (int64_t tn = 1; tn <= nt && tm * tn <= target; tn++) {
+      const int64_t blocks = tm * tn;
+      const double ms = static_cast<double>(ceil_div(mt, tm) * isa.mr);
+      const double ns = static_cast<double>(ceil_div(nt, tn) * isa.nr);
+      const double per_block = ms * ns * k / 16.0 +
+                               ms * k * static_cast<double>(ceil_div(static_cast<int64_t>(ns), isa.nc)) * 0.5 + ns * k * 0.25;
+      const double waves = static_cast<double>(ceil_div(blocks, threads));
+      const double cost = blocks < threads ? per_block * 1e3 : per_block * (waves + 1.0);
+      if (best < 0 || cost < best) {
+        best = cost;
+        *tm_out = tm;
+        *tn_out = tn;
+      }
     }
   }
 }
@@ -113,20 +134,39 @@ GemmProblem block(const GemmProblem& p, int64_t i0, int64_t i1, int64_t j0, int6
   return q;
 }
 
+// Runs task(0 .. tasks-1) on the pool, each thread taking the next task as it becomes free.
+// Which thread runs a task does not change any result (each task owns its part of C).
+template <class F>
+void run_tasks(int64_t tasks, int threads, const F& task) {
+  std::atomic<int64_t> next{0};
+  parallel_for(threads, 1, [&](int64_t, int64_t) {
+    for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < tasks;) task(t);
+  });
+}
+
 void run_parallel(const GemmIsa& isa, const GemmProblem& p, int threads) {
-  int tm = 1, tn = 1;
-  choose_grid(isa, p, threads, &tm, &tn);
-  if (tm * tn == 1) {
-    run_serial(isa, p);
+  int64_t tm = 1, tn = 1;
+  const bool small = use_small(isa, p);
+  if (small) {
+    // Few rows: split the columns, 64 at a time (B is read once in all).
+    tn = ceil_div(p.n, 64) < 4 * threads ? ceil_div(p.n, 64) : 4 * threads;
+    run_tasks(tn, threads, [&](int64_t t) {
+      int64_t j0, j1;
+      split(p.n, 64, tn, t, &j0, &j1);
+      if (j0 < j1) run_serial(isa, block(p, 0, p.m, j0, j1), true);
+    });
     return;
   }
-  parallel_for(tm * tn, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; t++) {
-      int64_t i0, i1, j0, j1;
-      split(p.m, isa.mr, tm, static_cast<int>(t / tn), &i0, &i1);
-      split(p.n, isa.nr, tn, static_cast<int>(t % tn), &j0, &j1);
-      if (i0 < i1 && j0 < j1) run_serial(isa, block(p, i0, i1, j0, j1));
-    }
+  choose_grid(isa, p, threads, &tm, &tn);
+  if (tm * tn == 1) {
+    run_serial(isa, p, false);
+    return;
+  }
+  run_tasks(tm * tn, threads, [&](int64_t t) {
+    int64_t i0, i1, j0, j1;
+    split(p.m, isa.mr, tm, t / tn, &i0, &i1);
+    split(p.n, isa.nr, tn, t % tn, &j0, &j1);
+    if (i0 < i1 && j0 < j1) run_serial(isa, block(p, i0, i1, j0, j1), false);
   });
 }
 
@@ -159,7 +199,7 @@ bool set_gemm_isa(const char* name) {
 void sgemm(const GemmProblem& p) {
   const GemmIsa& isa = *g_isa;
   const int threads = num_threads();
-  if (threads == 1 || madds(p) < kParallelMin) run_serial(isa, p);
+  if (threads == 1 || madds(p) < kParallelMin) run_serial(isa, p, use_small(isa, p));
   else run_parallel(isa, p, threads);
 }
 
@@ -175,41 +215,50 @@ void sgemm_batched(const GemmProblem& p, int64_t stride_a, int64_t stride_b, int
   };
   if (batch <= 0) return;
   if (threads == 1 || madds(p) * static_cast<double>(batch) < kParallelMin) {
-    for (int64_t i = 0; i < batch; i++) run_serial(isa, item(i));
+    for (int64_t i = 0; i < batch; i++) run_serial(isa, item(i), use_small(isa, p));
     return;
   }
   // Whole products per thread when they divide evenly enough; otherwise split each product.
   if (batch >= threads && (batch % threads == 0 || batch >= 4 * threads)) {
-    parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; i++) run_serial(isa, item(i));
-    });
+    run_tasks(batch, threads, [&](int64_t i) { run_serial(isa, item(i), use_small(isa, p)); });
     return;
   }
   for (int64_t i = 0; i < batch; i++) sgemm(item(i));
 }
 
-double fma_peak_gflops(int threads) {
+double fma_peak_gflops(int threads, bool cpu_time) {
   const GemmIsa& isa = *widest_supported();
   const int before = num_threads();
   if (threads != before) set_num_threads(threads);
   threads = num_threads();
-  constexpr int64_t kIters = 2000000;
+  // Many short runs (about 1 ms each), best of them: on a shared machine some run undisturbed,
+  // as short benchmarked calls do.
+  constexpr int64_t kIters = 250000;
+  constexpr int kMax = 1024;
   double best = 0;
-  float sinks[1024] = {};
-  for (int rep = 0; rep < 7; rep++) {
-    double flops[1024] = {};
+  static float sinks[kMax];
+  for (int rep = 0; rep < 40; rep++) {
+    double flops[kMax] = {}, cpu[kMax] = {};
     auto t0 = std::chrono::steady_clock::now();
     parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; t++) flops[t % 1024] += isa.fma_loop(kIters, &sinks[t % 1024]);
+      for (int64_t t = begin; t < end && t < kMax; t++) {
+        timespec c0, c1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+        flops[t] = isa.fma_loop(kIters, &sinks[t]);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+        cpu[t] = static_cast<double>(c1.tv_sec - c0.tv_sec) + 1e-9 * static_cast<double>(c1.tv_nsec - c0.tv_nsec);
+      }
     });
-    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    double total = 0;
-    for (int t = 0; t < threads && t < 1024; t++) total += flops[t];
-    if (dt > 0 && total / dt > best) best = total / dt;
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double rate = 0, total = 0;
+    for (int t = 0; t < threads && t < kMax; t++) {
+      total += flops[t];
+      if (cpu[t] > 0) rate += flops[t] / cpu[t];
+    }
+    if (!cpu_time) rate = dt > 0 ? total / dt : 0;
+    if (rate > best) best = rate;
   }
   if (threads != before) set_num_threads(before);
-  volatile float keep = sinks[0];
-  (void)keep;
   return best / 1e9;
 }
 

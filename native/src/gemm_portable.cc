@@ -11,7 +11,7 @@ struct Portable {
   static constexpr int MR = 4, NR = 8, KC = 256, NC = 512;
 
   static void kernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c,
-                     int64_t ldc, float alpha, float beta) {
+                     int64_t ldc, float alpha, float beta, Prefetcher*, Prefetcher*) {
     float acc[MR][NR] = {};
     for (int64_t p = 0; p < kc; p++) {
       for (int r = 0; r < MR; r++) {
@@ -51,6 +51,6 @@ double fma_loop(int64_t iters, float* sink) {
 }  // namespace
 
 const GemmIsa kGemmPortable = {"portable", Portable::MR, Portable::NR, Portable::KC, Portable::NC,
-                               gemm_workspace_floats<Portable>(), run, fma_loop};
+                               gemm_workspace_floats<Portable>(), run, nullptr, fma_loop};
 
 }  // namespace rft

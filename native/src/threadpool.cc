@@ -2,8 +2,11 @@
 //
 // Workers are started once (and again only when the thread count changes). A call publishes
 // one job (fn, n, chunk count) by bumping a generation counter; workers that are spinning see it
-// at once, sleeping ones are woken through a condition variable. Worker w (1-based) always runs
-// chunk w and the caller runs chunk 0, so a given (n, grain, threads) always splits the same way.
+// at once, sleeping ones are woken through a condition variable. The caller runs chunk 0 and
+// worker w chunk w — unless the worker has not started it by the time the caller is done, in
+// which case the caller runs it (on a busy machine a sleeping worker can take milliseconds to get
+// a core). Chunk boundaries depend only on (n, grain, threads), so results never depend on which
+// thread ran what.
 // After a job, workers spin for a short while before sleeping, so that the back-to-back kernel
 // calls of a training step do not pay a futex wake-up each.
 //
@@ -18,6 +21,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -34,6 +38,8 @@ namespace {
 
 // How long an idle worker (or a waiting caller) spins before it sleeps.
 constexpr auto kSpin = std::chrono::microseconds(100);
+// How long a caller waiting for its workers keeps yielding before it sleeps.
+constexpr auto kYield = std::chrono::milliseconds(2);
 
 thread_local bool t_inside_pool = false;  // true on workers, and on a caller while it runs a job
 
@@ -86,7 +92,9 @@ class Pool {
     job_n_ = n;
     error_ = nullptr;
     pending_.store(chunks - 1, std::memory_order_relaxed);
-    publish(static_cast<uint64_t>(chunks));
+    const uint64_t gen = (word_.load(std::memory_order_relaxed) >> 16) + 1;
+    for (int c = 1; c < chunks; c++) claim_[c].store(gen, std::memory_order_relaxed);
+    publish(gen, static_cast<uint64_t>(chunks));
     if (sleepers_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lk(mutex_);
       work_cv_.notify_all();
@@ -98,6 +106,17 @@ class Pool {
       fn(0, chunk_begin(n, chunks, 1));
     } catch (...) {
       mine = std::current_exception();
+    }
+    // Chunks no worker has started yet (asleep, or waiting for a core) are run here instead.
+    for (int c = chunks - 1; c >= 1; c--) {
+      uint64_t expected = gen;
+      if (!claim_[c].compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) continue;
+      try {
+        fn(chunk_begin(n, chunks, c), chunk_begin(n, chunks, c + 1));
+      } catch (...) {
+        if (!mine) mine = std::current_exception();
+      }
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
     t_inside_pool = false;
     wait_done();
@@ -114,6 +133,8 @@ class Pool {
   void start(int threads) {
     threads_ = threads;
     stop_ = false;
+    claim_.reset(new std::atomic<uint64_t>[threads]);
+    for (int c = 0; c < threads; c++) claim_[c].store(0, std::memory_order_relaxed);
     // Workers start from the word as it is now: a job published before a new thread first runs
     // must still count as new to it.
     const uint64_t now = word_.load(std::memory_order_acquire);
@@ -124,7 +145,7 @@ class Pool {
     {
       std::lock_guard<std::mutex> lk(mutex_);
       stop_ = true;
-      publish(0);
+      publish((word_.load(std::memory_order_relaxed) >> 16) + 1, 0);
       work_cv_.notify_all();
     }
     for (auto& t : workers_) t.join();
@@ -132,23 +153,32 @@ class Pool {
   }
 
   // A job is announced by one atomic word, (generation << 16) | chunks, so that a worker that
-  // wakes late decides whether it takes part from the same word it woke on.
-  void publish(uint64_t chunks) {
-    uint64_t gen = (word_.load(std::memory_order_relaxed) >> 16) + 1;
-    word_.store((gen << 16) | chunks, std::memory_order_seq_cst);
-  }
+  // wakes late decides whether it takes part from the same word it woke on. Chunk c ≥ 1 is then
+  // run by whoever first swaps claim_[c] from the job's generation to 0: worker c, or the caller
+  // once it has finished chunk 0. A worker holding a stale word finds a newer generation there.
+  void publish(uint64_t gen, uint64_t chunks) { word_.store((gen << 16) | chunks, std::memory_order_seq_cst); }
 
+  // The caller needs the workers' results, so it waits actively: spinning, then yielding its core
+  // (on a busy machine a futex sleep can cost milliseconds to wake from), and only sleeps when a
+  // chunk runs long.
   void wait_done() {
-    auto until = std::chrono::steady_clock::now() + kSpin;
+    const auto start = std::chrono::steady_clock::now();
     for (int i = 0; pending_.load(std::memory_order_acquire) != 0; i++) {
-      RFT_PAUSE();
-      if ((i & 255) == 255 && std::chrono::steady_clock::now() > until) {
-        std::unique_lock<std::mutex> lk(mutex_);
-        caller_sleeping_ = true;
-        done_cv_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
-        caller_sleeping_ = false;
-        return;
+      if ((i & 255) != 255) {
+        RFT_PAUSE();
+        continue;
       }
+      const auto waited = std::chrono::steady_clock::now() - start;
+      if (waited < kSpin) continue;
+      if (waited < kYield) {
+        std::this_thread::yield();
+        continue;
+      }
+      std::unique_lock<std::mutex> lk(mutex_);
+      caller_sleeping_ = true;
+      done_cv_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+      caller_sleeping_ = false;
+      return;
     }
   }
 
@@ -174,8 +204,9 @@ class Pool {
       seen = w;
       const int chunks = static_cast<int>(w & 0xffff);
       if (chunks == 0 && stop_) return;
-      // Taking part means the caller waits for us, so job_ and job_n_ stay put until we finish.
-      if (index < chunks) {
+      // Having claimed a chunk means the caller waits for us, so job_ and job_n_ stay put.
+      uint64_t expected = w >> 16;
+      if (index < chunks && claim_[index].compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) {
         const int64_t n = job_n_;
         try {
           (*job_)(chunk_begin(n, chunks, index), chunk_begin(n, chunks, index + 1));
@@ -195,6 +226,7 @@ class Pool {
   std::mutex mutex_;       // guards the sleeps below
   std::condition_variable work_cv_, done_cv_;
   std::atomic<uint64_t> word_{0};
+  std::unique_ptr<std::atomic<uint64_t>[]> claim_;  // per chunk: generation while unclaimed, else 0
   std::atomic<int> pending_{0};
   std::atomic<int> sleepers_{0};
   bool caller_sleeping_ = false;

@@ -11,6 +11,8 @@ import { register as registerModel } from './commands/model.js';
 import { register as registerGenerate } from './commands/generate.js';
 import { register as registerDataset } from './commands/dataset.js';
 import { register as registerEvaluator } from './commands/evaluator.js';
+import { register as registerTrain } from './commands/train.js';
+import { register as registerQuickstart } from './commands/quickstart.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerExport } from './commands/export.js';
 
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerDataset(program);
   registerEvaluator(program);
+  registerTrain(program);
+  registerQuickstart(program);
   registerServe(program);
   registerExport(program);
   return program;
@@ -54,6 +58,11 @@ export async function main(argv: string[]): Promise<number> {
 const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 const isBin = process.argv[1]?.endsWith('/rft') || process.argv[1]?.endsWith('/main.js');
 if (isEntry || isBin) {
+  // `rft ... | head` closes stdout early: stop quietly instead of crashing on EPIPE.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

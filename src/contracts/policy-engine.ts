@@ -34,7 +34,7 @@ export interface Sample {
   /** Index into SampleRequest.prompts. */
   prompt: number;
   tokens: number[];
-  /** Log-prob of each sampled token under the (untempered) policy distribution. */
+  /** Log-prob of each sampled token under the sampling distribution, softmax(logits / temperature) (T = 1 when greedy). */
   logprobs: number[];
   finishReason: FinishReason;
 }
@@ -64,10 +64,13 @@ export interface OptimParams {
 
 export interface PolicyEngine {
   sample(req: SampleRequest): Promise<Sample[]>;
-  /** Teacher-forced log-probs of each completion token given its prompt. */
-  logprobs(seqs: Sequence[], opts?: { reference?: boolean }): Promise<Float32Array[]>;
+  /**
+   * Teacher-forced log-probs of each completion token given its prompt, under softmax(logits / temperature)
+   * (default temperature 1), matching what sample() reports at that temperature.
+   */
+  logprobs(seqs: Sequence[], opts?: { reference?: boolean; temperature?: number }): Promise<Float32Array[]>;
   /** Forward, loss, backward; gradients accumulate until optimStep. */
-  forwardBackward(seqs: Sequence[], loss: LossFn): Promise<{ loss: number; /** mean entropy of the policy over completion tokens */ entropy?: number }>;
+  forwardBackward(seqs: Sequence[], loss: LossFn, opts?: { temperature?: number }): Promise<{ loss: number; /** mean entropy of the policy over completion tokens */ entropy?: number }>;
   /** Apply accumulated gradients, then zero them. Returns the pre-clip gradient norm. */
   optimStep(params: OptimParams): Promise<{ gradNorm: number }>;
   saveAdapter(dir: string): Promise<void>;

@@ -33,3 +33,16 @@ test('answer extraction takes the last match; regexes use their first capture gr
   assert.throws(() => answerPatterns({ answerTag: 'a b' }), RangeError);
   assert.throws(() => answerPatterns({ answerTag: 'A', answerRegex: 'x' }), RangeError);
 });
+
+test('keepGroundTruth keeps a row\'s own ground_truth (countdown) but still requires the answer', () => {
+  const gt = { numbers: [1, 2, 3], target: 9 };
+  const rows = [
+    { messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: '<answer>(1+2)*3</answer>' }], ground_truth: gt },
+    { messages: [{ role: 'user', content: 'q2' }, { role: 'assistant', content: 'no answer' }], ground_truth: gt },
+    { messages: [{ role: 'user', content: 'q3' }, { role: 'assistant', content: '<answer>7</answer>' }] },
+  ];
+  const kept = fromSft(rows, { keepGroundTruth: true });
+  assert.deepEqual(kept.rows.map((r) => r.ground_truth), [gt, '7']);
+  assert.deepEqual(kept.skipped, { no_answer: 1 });
+  assert.equal(fromSft(rows).rows[0]!.ground_truth, '(1+2)*3', 'by default the answer replaces it');
+});

@@ -11,6 +11,12 @@ export interface FromSftOptions {
   answerRegex?: string | RegExp;
   /** Stop after this many RFT rows. */
   max?: number;
+  /**
+   * Rows that already carry a ground_truth keep it (the answer must still be present, so rows
+   * without one are skipped): for tasks whose reference is not the answer text itself, e.g.
+   * countdown's {numbers, target}.
+   */
+  keepGroundTruth?: boolean;
 }
 
 export type SkipReason = 'not_a_row' | 'no_final_assistant' | 'no_answer' | 'empty_answer' | 'no_prompt';
@@ -54,7 +60,7 @@ export function extractAnswer(text: string, patterns: readonly RegExp[]): string
 }
 
 /** Converts one SFT row, or says why it was skipped. */
-export function fromSftRow(value: unknown, patterns: readonly RegExp[]): FromSftResult {
+export function fromSftRow(value: unknown, patterns: readonly RegExp[], opts: { keepGroundTruth?: boolean } = {}): FromSftResult {
   if (value === null || typeof value !== 'object' || !Array.isArray((value as Row).messages)) return { skip: 'not_a_row' };
   const { messages, ...extra } = value as Row;
   const last = messages[messages.length - 1] as ChatMessage | undefined;
@@ -64,7 +70,8 @@ export function fromSftRow(value: unknown, patterns: readonly RegExp[]): FromSft
   const answer = extractAnswer(last.content, patterns);
   if (answer === undefined) return { skip: 'no_answer' };
   if (answer.trim() === '') return { skip: 'empty_answer' };
-  return { row: { messages: prompt, ...extra, ground_truth: answer.trim() } };
+  const keep = opts.keepGroundTruth && extra.ground_truth !== undefined;
+  return { row: { messages: prompt, ...extra, ground_truth: keep ? extra.ground_truth : answer.trim() } };
 }
 
 export interface FromSftReport {
@@ -81,7 +88,7 @@ export function fromSft(values: Iterable<unknown>, opts: FromSftOptions = {}): F
   for (const v of values) {
     if (opts.max !== undefined && report.written >= opts.max) break;
     report.read++;
-    const r = fromSftRow(v, patterns);
+    const r = fromSftRow(v, patterns, opts);
     if (r.row) {
       report.rows.push(r.row);
       report.written++;

@@ -87,3 +87,21 @@ test('a few AdamW steps on the block lower its cross-entropy', () => {
   assert.ok(losses.every(Number.isFinite));
   assert.ok(losses[29] < 0.5 * losses[0], `loss ${losses[0]} → ${losses[29]}`);
 });
+
+test('training is deterministic: two runs from the same seed give bit-identical weights', () => {
+  const train = (): Float32Array[] => {
+    const p = params(4);
+    const opt = new E.AdamW(p, { lr: 1e-2 });
+    for (let step = 0; step < 5; step++) {
+      E.scope(() => {
+        opt.zeroGrad();
+        E.backward(E.neg(E.sum(E.dropout(model(...p), 0.1, new E.Rng(step)))));
+        opt.step();
+      });
+    }
+    return p.map((t) => t.data.slice());
+  };
+  const a = train();
+  const b = train();
+  a.forEach((x, i) => assert.deepEqual(new Uint32Array(x.buffer), new Uint32Array(b[i].buffer), `parameter ${names[i]} differs`));
+});

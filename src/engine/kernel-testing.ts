@@ -1,7 +1,7 @@
 /**
- * Test support shared by every kernel test: the native kernels as a Kernels object (whatever the
- * addon exports, reference for the rest), and the one helper through which every native kernel is
- * compared with its reference.
+ * Test support shared by every kernel test: the native kernels as a Kernels object (the addon's
+ * functions, reference for any it lacks — see native.ts), and the one helper through which every
+ * native kernel is compared with its reference.
  */
 import assert from 'node:assert/strict';
 import type { Kernels } from './kernels.js';
@@ -13,32 +13,16 @@ export type KernelName = Exclude<keyof Kernels, 'name' | 'getThreads' | 'setThre
 
 let cached: { kernels: Kernels; addon: any } | null | undefined;
 
-/** Tests' name for nativeWithFallback. */
-export const nativeForTests = (): { kernels: Kernels; addon: any } | null => nativeWithFallback();
-
-/**
- * The native kernels, or null when the addon does not load. Uses the engine's own adapter when it
- * is wired; otherwise wraps the raw addon's exports of the same names directly.
- */
+/** The native kernels (the engine's adapter over the addon) and the raw addon, or null when it does not load. */
 export function nativeWithFallback(): { kernels: Kernels; addon: any } | null {
   if (cached !== undefined) return cached;
-  let addon: any;
-  try {
-    addon = rawAddon();
-  } catch {
-    cached = null;
-    return cached;
-  }
-  const engine = nativeKernels();
-  if (engine) {
-    cached = { kernels: engine, addon };
-  } else {
-    const k: Record<string, unknown> = { ...referenceKernels, name: `native-${addon.fusedIsa?.() ?? 'unknown'}` };
-    for (const key of Object.keys(referenceKernels)) if (typeof addon[key] === 'function') k[key] = addon[key];
-    cached = { kernels: k as unknown as Kernels, addon };
-  }
+  const kernels = nativeKernels();
+  cached = kernels ? { kernels, addon: rawAddon() } : null;
   return cached;
 }
+
+/** Tests' name for nativeWithFallback. */
+export const nativeForTests = (): { kernels: Kernels; addon: any } | null => nativeWithFallback();
 
 /** Instruction sets the fused kernels can run on here, best first (native only). */
 export function availableIsas(addon: any): string[] {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { Kernels } from './kernels.js';
 import { nativeForTests, availableIsas, compareWithReference, type KernelName, type CompareOptions } from './kernel-testing.js';
 import { rng, uniform64, ints } from './reference/testing.js';
+import { attentionForward } from './reference/attention.js';
 
 const native = nativeForTests();
 const skip = native ? false : 'the native addon did not load';
@@ -53,13 +54,14 @@ for (const c of [
   { label: 'prefill 130 tokens (several key tiles), Hq 4 / Hkv 2, D 64', B: 1, Tq: 130, Tk: 130, Hq: 4, Hkv: 2, D: 64, qStart: [0], kStart: [0] },
   { label: 'left padding, D 33', B: 2, Tq: 20, Tk: 20, Hq: 2, Hkv: 2, D: 33, qStart: [0, 0], kStart: [0, 7] },
   { label: 'decode Tq 1 with qStart > 0 and padding', B: 3, Tq: 1, Tk: 70, Hq: 6, Hkv: 2, D: 16, qStart: [69, 50, 69], kStart: [0, 10, 65] },
+  { label: 'decode 2 tokens for 5 sequences (all kv heads per task)', B: 5, Tq: 2, Tk: 40, Hq: 6, Hkv: 2, D: 20, qStart: [38, 30, 0, 12, 38], kStart: [0, 5, 0, 13, 37] },
   { label: 'chunk of 5 queries after a cache of 95', B: 2, Tq: 5, Tk: 100, Hq: 9, Hkv: 3, D: 12, qStart: [95, 40], kStart: [3, 0] },
 ]) {
   const { B, Tq, Tk, Hq, Hkv, D } = c;
   const q = f32(B * Tq * Hq * D, -2, 2), k = f32(B * Tk * Hkv * D, -2, 2), v = f32(B * Tk * Hkv * D), dout = f32(q.length);
   const qs = Int32Array.from(c.qStart), ks = Int32Array.from(c.kStart), scale = 1 / Math.sqrt(D);
   const dims = [B, Tq, Tk, Hq, Hkv, D, scale, qs, ks] as const;
-  // The backward's saved out/lse come from the reference forward so both backwards see one input.
+  // The backward's saved out/lse are filled by the reference forward (fillSavedAttention) before each run.
   const out = new Float32Array(q.length), lse = new Float32Array(B * Hq * Tq);
   add('attentionForward', c.label, [q, k, v, new Float32Array(q.length), new Float32Array(lse.length), ...dims], { outputs: [3, 4], atol: 1e-5, rtol: 1e-4 });
   cases.push({
@@ -136,7 +138,6 @@ for (const isa of isas) {
 }
 
 // attentionBackward's out and lse arguments must be a real forward's results: run the reference forward into them.
-import { attentionForward } from './reference/attention.js';
 function fillSavedAttention(c: Case): void {
   const [q, k, v, out, lse, , , , , B, Tq, Tk, Hq, Hkv, D, scale, qs, ks] = c.args as any[];
   attentionForward(q, k, v, out, lse, B, Tq, Tk, Hq, Hkv, D, scale, qs, ks);
@@ -179,7 +180,7 @@ test('native kernels reject bad arguments with a JS error naming the op, never a
   assert.throws(() => a.attentionForward(f(4), f(4), f(4), f(4), f(1), 1, 1, 1, 1, 1, 4, NaN, z(1), z(1)), /attentionForward: scale must be finite/);
   assert.throws(() => a.attentionForward(f(4), f(4), f(3), f(4), f(1), 1, 1, 1, 1, 1, 4, 1, z(1), z(1)), /attentionForward: v has 3 elements, needs 4 for shape \(B=1, Tk=1, Hkv=1, D=4\)/);
   assert.throws(() => a.attentionForward(f(4), f(4), f(4), f(4), f(1), 1, 1, 1, 1, 1, 4, 1, z(1), Int32Array.from([-1])), /kStart\[0\] = -1 must be ≥ 0/);
-  assert.throws(() => a.attentionBackward(f(4), f(4), f(4), f(4), f(1), f(4), f(4), f(4), f(4), 1, 1, 1, 1, 0, 4, 1, z(1), z(1)), /Hq \(1\) must be a multiple of Hkv \(0\)/);
+  assert.throws(() => a.attentionBackward(f(4), f(4), f(4), f(4), f(1), f(4), f(4), f(4), f(4), 1, 1, 1, 1, 0, 4, 1, z(1), z(1)), /Hq \(1\) must be a positive multiple of Hkv \(0\)/);
   assert.throws(() => a.embeddingBackward(f(2), Int32Array.from([-1]), f(4), 1, 2), /embeddingBackward: ids\[0\] = -1 is out of range \[0, 2\)/);
   assert.throws(() => a.tokenLogprobsBackward(f(4), z(2), f(2), f(2), f(3), 2, 2), /dlogits has 3 elements, needs 4 for shape \(2, 2\)/);
   assert.throws(() => a.adamw(f(2), new Float64Array(2), f(2), f(2), 2, 0.1, 0.9, 0.99, 1e-8, 0, 1), /adamw: grad must be a Float32Array \(2\), got Float64Array/);

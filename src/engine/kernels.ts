@@ -9,6 +9,10 @@
  *   a weight shared by several uses collects every contribution.
  * - Attention tensors are laid out (B, T, H, D): batch, time, heads, head size.
  * - Positions / ids are Int32Array.
+ * - Buffers may be longer than their shape needs (pooled buffers, subarray views); never shorter.
+ *   A buffer of the wrong kind or length, a non-integer or negative dimension, or an id / position
+ *   out of range throws an Error naming the op, the argument and the expected shape, before
+ *   anything is written (both implementations).
  */
 export interface Kernels {
   /** Which implementation this is: "native-avx512", "native-avx2", "native-portable" or "reference". */
@@ -58,6 +62,8 @@ export interface Kernels {
    * q (B, Tq, Hq, D); k, v (B, Tk, Hkv, D) with Hq % Hkv == 0; out (B, Tq, Hq, D); lse (B, Hq, Tq)
    * receives each row's log-sum-exp (for the backward). Query i of batch b sits at key position
    * qStart[b] + i and attends keys j with kStart[b] ≤ j ≤ qStart[b] + i (kStart masks left padding).
+   * Requires Hq ≥ 1, D ≤ 65536, 0 ≤ qStart[b], qStart[b] + Tq ≤ Tk and kStart[b] ≥ 0. A query with no key to attend
+   * (a padding row, qStart[b] + i < kStart[b]) gets out = 0 and lse = −∞, and no gradient.
    */
   attentionForward(
     q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
@@ -84,7 +90,8 @@ export interface Kernels {
   /**
    * Gathered token log-probs straight from logits (no (rows, vocab) log-softmax buffer):
    * logp[r] = logits[r, targets[r]] − lse[r]. logits (rows, vocab); targets, logp, lse (rows).
-   * A target < 0 is ignored (logp 0). This is cross-entropy's forward: CE = −mean(logp).
+   * A target < 0 is ignored (logp 0; its lse is still written); a target ≥ vocab is an error.
+   * This is cross-entropy's forward: CE = −mean(logp).
    */
   tokenLogprobsForward(logits: Float32Array, targets: Int32Array, logp: Float32Array, lse: Float32Array, rows: number, vocab: number): void;
   /** dlogits[r] = dlogp[r] · (onehot(target) − softmax(logits[r])); overwritten; ignored rows get 0. */
@@ -92,9 +99,9 @@ export interface Kernels {
   /** Entropy of softmax(logits) per row (no gradient; a training metric). */
   entropy(logits: Float32Array, out: Float32Array, rows: number, vocab: number): void;
 
-  /** out[i] = table[ids[i]]. table (vocab, dim); ids (n); out (n, dim). */
+  /** out[i] = table[ids[i]]. table (vocab, dim) with vocab = ⌊table.length / dim⌋; ids (n); out (n, dim). */
   embeddingForward(table: Float32Array, ids: Int32Array, out: Float32Array, n: number, dim: number): void;
-  /** dtable[ids[i]] += dout[i] (accumulate). */
+  /** dtable[ids[i]] += dout[i] (accumulate, in order of i, so repeated ids sum deterministically). */
   embeddingBackward(dout: Float32Array, ids: Int32Array, dtable: Float32Array, n: number, dim: number): void;
 
   /**

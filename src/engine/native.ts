@@ -27,8 +27,13 @@ export interface NativeAddon {
   isas(): string[];
   /** Forces a GEMM path (tests, benchmarks); throws a RangeError when this CPU cannot run it. */
   setIsa(name: string): void;
-  /** Measured GFLOP/s of independent FMA chains on `threads` threads (widest ISA). */
-  fmaPeak(threads: number): number;
+  /**
+   * Measured GFLOP/s of independent FMA chains on `threads` threads (widest ISA), by the wall
+   * clock or, with cpuTime, by each thread's own CPU time (summed).
+   */
+  fmaPeak(threads: number, cpuTime?: boolean): number;
+  sgemm: Kernels['sgemm'];
+  sgemmBatched: Kernels['sgemmBatched'];
   [name: string]: unknown;
 }
 

@@ -32,3 +32,14 @@ test('AdamW refuses tensors that are not trainable leaves', () => {
   const w = E.zeros([2], { requiresGrad: true });
   assert.throws(() => new E.AdamW([E.scale(w, 2)], { lr: 1 }), /is an op output, not a leaf/);
 });
+
+test('AdamW refuses a step on a non-finite gradient, naming the parameter, and changes nothing', () => {
+  const a = E.tensor([1, 2], [2], { requiresGrad: true, name: 'a' });
+  const b = E.tensor([3], [1], { requiresGrad: true, name: 'lora_B' });
+  const opt = new E.AdamW([a, b], { lr: 0.1 });
+  a.grad = Float32Array.from([0.5, 0.5]);
+  b.grad = Float32Array.from([NaN]);
+  assert.throws(() => opt.step(), /AdamW: the gradient of parameter "lora_B" \[1\] is NaN at element 0/);
+  assert.deepEqual([...a.data], [1, 2]);
+  assert.equal(opt.stepCount, 0);
+});

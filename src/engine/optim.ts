@@ -8,6 +8,8 @@ export interface AdamWOptions {
   beta2?: number;
   eps?: number;
   weightDecay?: number;
+  /** Refuse a step when a gradient holds NaN or ±Infinity (default true; one pass over the gradients). */
+  checkFinite?: boolean;
 }
 
 /** First and second moments of one parameter. */
@@ -26,6 +28,7 @@ export class AdamW {
   beta2: number;
   eps: number;
   weightDecay: number;
+  checkFinite: boolean;
 
   constructor(params: readonly Tensor[], opts: AdamWOptions) {
     for (const p of params) {
@@ -39,10 +42,25 @@ export class AdamW {
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0.01;
+    this.checkFinite = opts.checkFinite ?? true;
   }
 
-  /** One update from the parameters' .grad (parameters without a gradient yet are skipped). */
+  /**
+   * One update from the parameters' .grad (parameters without a gradient yet are skipped). A
+   * non-finite gradient throws before any parameter changes, naming the parameter.
+   */
   step(): void {
+    if (this.checkFinite) {
+      for (const p of this.params) {
+        const g = p.grad;
+        if (!g) continue;
+        for (let i = 0; i < g.length; i++) {
+          if (!Number.isFinite(g[i])) {
+            throw new Error(`AdamW: the gradient of parameter ${p.describe()} is ${g[i]} at element ${i}; step refused, no parameter changed`);
+          }
+        }
+      }
+    }
     this.stepCount++;
     const K = kernels();
     this.params.forEach((p, i) => {

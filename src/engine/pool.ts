@@ -83,6 +83,8 @@ export const pool = new BufferPool();
 /** What one scope() has handed out: buffers to give back, tensors to invalidate. */
 export class Scope {
   readonly buffers = new Set<Float32Array>();
+  /** Storage of Float32Arrays returned from the scope (views of pooled buffers), kept like tensors. */
+  readonly keptStorage = new Set<ArrayBufferLike>();
   readonly disposables: { dispose(): void; unlink(): void; storage: Float32Array | null; kept: boolean }[] = [];
 }
 
@@ -145,19 +147,19 @@ export function popScope(s: Scope): void {
   if (scopes[scopes.length - 1] !== s) throw new Error('scope: scopes ended out of order (is scope() used with an async function?)');
   scopes.pop();
   const parent = currentScope();
-  const keptStorage = new Set<Float32Array>();
+  const keptStorage = s.keptStorage;
   for (const d of s.disposables) {
     if (d.kept) {
       d.kept = false;
       d.unlink();
-      if (d.storage) keptStorage.add(d.storage);
+      if (d.storage) keptStorage.add(d.storage.buffer);
       parent?.disposables.push(d);
     } else {
       d.dispose();
     }
   }
   for (const b of s.buffers) {
-    if (keptStorage.has(b)) parent?.buffers.add(b);
+    if (keptStorage.has(b.buffer)) parent?.buffers.add(b);
     else pool.release(b);
   }
 }

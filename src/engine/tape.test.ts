@@ -129,6 +129,14 @@ test('keep() keeps a view and the storage it shares', () => {
   assert.deepEqual([...r.data], [7, 7, 7, 7, 7, 7]);
 });
 
+test('a Float32Array returned from a scope (t.data) keeps its storage: later scopes do not overwrite it', () => {
+  const d = E.scope(() => E.full([5], 3).data);
+  const { rows } = E.scope(() => ({ rows: [E.full([5], 4).data] }));
+  for (let i = 0; i < 4; i++) E.scope(() => E.full([5], -1));
+  assert.deepEqual([...d], [3, 3, 3, 3, 3]);
+  assert.deepEqual([...rows[0]], [4, 4, 4, 4, 4]);
+});
+
 test('a training loop in scopes stops allocating: 50 iterations, the pool\'s allocation count stays flat', () => {
   const r = rng();
   const w1 = E.randn([16, 8], r, { requiresGrad: true, std: 0.3 });

@@ -28,7 +28,9 @@ export function noGrad<T>(fn: () => T): T {
 /**
  * Run fn in a buffer scope: every pooled buffer and tensor created inside is given back / released
  * when fn returns, except the tensors fn returns (directly, or inside arrays and plain objects)
- * and those marked with keep(); those survive, detached from the tape. fn must be synchronous.
+ * and those marked with keep(); those survive, detached from the tape. A returned Float32Array
+ * (such as `t.data`) keeps its storage too, so it is never handed out again while the caller holds
+ * it. fn must be synchronous.
  * @example const lossValue = scope(() => { const l = model.loss(batch); backward(l); return l.item(); });
  */
 export function scope<T>(fn: () => T): T {
@@ -37,7 +39,7 @@ export function scope<T>(fn: () => T): T {
   try {
     result = fn();
     if (result instanceof Promise) throw new Error('scope: fn returned a Promise; scope() only supports synchronous functions');
-    markKept(result, 0);
+    markKept(result, 0, s.keptStorage);
   } finally {
     popScope(s);
   }
@@ -49,14 +51,18 @@ export function keep<T extends Tensor>(t: T): T {
   return t.keep();
 }
 
-function markKept(v: unknown, depth: number): void {
+function markKept(v: unknown, depth: number, storage: Set<ArrayBufferLike>): void {
   if (depth > 4 || v === null || typeof v !== 'object') return;
   if (v instanceof Tensor) {
     v.keep();
     return;
   }
-  if (Array.isArray(v)) for (const x of v) markKept(x, depth + 1);
-  else if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) markKept(x, depth + 1);
+  if (v instanceof Float32Array) {
+    storage.add(v.buffer);
+    return;
+  }
+  if (Array.isArray(v)) for (const x of v) markKept(x, depth + 1, storage);
+  else if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) markKept(x, depth + 1, storage);
 }
 
 /**
@@ -196,7 +202,7 @@ export function backward(root: Tensor, grad?: Tensor | Float32Array): void {
     }
   }
   if (!root.requiresGrad) {
-    throw new BackwardError(`backward: ${root.describe()} does not require a gradient (no input has requiresGrad, or it was computed in noGrad())`);
+    throw new BackwardError(`backward: ${root.describe()} does not require a gradient (no input has requiresGrad, it was computed in noGrad(), or it was returned from a scope(), which detaches it: call backward inside the scope)`);
   }
   const order = topoOrder(root);
   live = new Map();

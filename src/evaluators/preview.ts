@@ -6,13 +6,11 @@ import { readFileSync } from 'node:fs';
 import type { EvaluationResult, Evaluator, MetricResult, Rollout } from '../contracts/evaluation.js';
 import type { ChatMessage, Row } from '../contracts/row.js';
 import { runEvaluations, type RunOptions } from './isolation/evaluator-pool.js';
+import { parseJsonlText, promptMessages } from '../data/index.js';
 
 export class InputError extends Error {}
 
-/**
- * Non-blank lines of a JSONL file with their 1-based line numbers, each parsed.
- * (A small local reader; the dataset layer's reader will replace it.)
- */
+/** Non-blank lines of a JSONL file with their 1-based line numbers, each parsed; every bad line is reported. */
 export function readJsonLines(path: string, what: string): { line: number; value: unknown }[] {
   let text: string;
   try {
@@ -22,14 +20,10 @@ export function readJsonLines(path: string, what: string): { line: number; value
   }
   const out: { line: number; value: unknown }[] = [];
   const problems: string[] = [];
-  text.split(/\r?\n/).forEach((l, i) => {
-    if (l.trim() === '') return;
-    try {
-      out.push({ line: i + 1, value: JSON.parse(l) });
-    } catch (e) {
-      problems.push(`${path}:${i + 1}: not valid JSON (${(e as Error).message})`);
-    }
-  });
+  for (const rec of parseJsonlText(text)) {
+    if (rec.error !== undefined) problems.push(`${path}:${rec.line}: ${rec.error}`);
+    else out.push({ line: rec.line, value: rec.value });
+  }
   if (problems.length) throw new InputError(`${what} file has lines that are not JSON:\n${problems.slice(0, 20).join('\n')}${problems.length > 20 ? `\n… and ${problems.length - 20} more` : ''}`);
   return out;
 }
@@ -61,9 +55,7 @@ export function readResponses(path: string): string[][] {
 
 /** The rollout of one response: the row's prompt (a trailing assistant turn dropped) + the response. */
 export function rolloutFor(row: Row, response: string): Rollout {
-  const prompt = [...row.messages];
-  while (prompt.length && prompt[prompt.length - 1]!.role === 'assistant') prompt.pop();
-  const messages: ChatMessage[] = [...prompt, { role: 'assistant', content: response }];
+  const messages: ChatMessage[] = [...promptMessages(row.messages, 'sft'), { role: 'assistant', content: response }];
   return { row, messages, output: response };
 }
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, parameterCount, ConfigError } from './config.js';
 import { inverseFrequencies, RopeTable } from './rope.js';
+import { buildConfigJson, DEFAULTS, PRESETS } from './init.js';
 
 const base = {
   architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2,
@@ -74,4 +75,41 @@ test('rope inverse frequencies and tables match a hand computation (plain and ll
   t.ensure(1000); // growing keeps the existing rows
   assert.deepEqual([...t.cos.slice(0, 40)], [...before]);
   assert.ok(Math.abs(t.sin[999 * 4 + 1]! - Math.sin(Math.fround(999 * Math.fround(0.1)))) < 1e-6);
+});
+
+test('published configs parse, and their parameter counts match the published model sizes', () => {
+  // config.json of meta-llama/Llama-3.2-1B (1,235,814,400 parameters).
+  const llama = parseConfig({
+    architectures: ['LlamaForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 128000, eos_token_id: 128001, head_dim: 64,
+    hidden_act: 'silu', hidden_size: 2048, initializer_range: 0.02, intermediate_size: 8192, max_position_embeddings: 131072, mlp_bias: false,
+    model_type: 'llama', num_attention_heads: 32, num_hidden_layers: 16, num_key_value_heads: 8, pretraining_tp: 1, rms_norm_eps: 1e-5,
+    rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+    rope_theta: 500000.0, tie_word_embeddings: true, torch_dtype: 'bfloat16', use_cache: true, vocab_size: 128256,
+  });
+  assert.equal(parameterCount(llama), 1_235_814_400);
+  // Qwen/Qwen2.5-0.5B: 0.49B parameters, 0.36B without embeddings.
+  const qwen2 = parseConfig({
+    architectures: ['Qwen2ForCausalLM'], attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151643, hidden_act: 'silu', hidden_size: 896,
+    initializer_range: 0.02, intermediate_size: 4864, max_position_embeddings: 32768, max_window_layers: 24, model_type: 'qwen2', num_attention_heads: 14,
+    num_hidden_layers: 24, num_key_value_heads: 2, rms_norm_eps: 1e-6, rope_theta: 1000000.0, sliding_window: 32768, tie_word_embeddings: true,
+    torch_dtype: 'bfloat16', use_cache: true, use_sliding_window: false, vocab_size: 151936,
+  });
+  assert.equal(parameterCount(qwen2), 494_032_768);
+  assert.equal(parameterCount(qwen2) - 151936 * 896, 357_898_112);
+  // Qwen/Qwen3-0.6B: 0.6B parameters, 0.44B without embeddings; head_dim 128 ≠ 1024 / 16.
+  const qwen3 = parseConfig({
+    architectures: ['Qwen3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645, head_dim: 128,
+    hidden_act: 'silu', hidden_size: 1024, initializer_range: 0.02, intermediate_size: 3072, max_position_embeddings: 40960, max_window_layers: 28,
+    model_type: 'qwen3', num_attention_heads: 16, num_hidden_layers: 28, num_key_value_heads: 8, rms_norm_eps: 1e-6, rope_scaling: null,
+    rope_theta: 1000000, sliding_window: null, tie_word_embeddings: true, torch_dtype: 'bfloat16', use_cache: true, use_sliding_window: false, vocab_size: 151936,
+  });
+  assert.equal(parameterCount(qwen3), 596_049_920);
+  assert.equal(qwen3.headDim, 128);
+});
+
+test('the smollm-135m preset has SmolLM-135M\'s shapes and parameter count', () => {
+  const spec = { ...DEFAULTS, ...PRESETS['smollm-135m'] };
+  const c = parseConfig(buildConfigJson(spec, 101, { bos: null, eos: 2, pad: 0 }));
+  assert.equal(parameterCount(c), 134_515_008); // HuggingFaceTB/SmolLM-135M
+  assert.deepEqual([c.hiddenSize, c.numLayers, c.numHeads, c.numKvHeads, c.intermediateSize, c.vocabSize], [576, 30, 9, 3, 1536, 49152]);
 });

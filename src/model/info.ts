@@ -40,14 +40,13 @@ export function modelInfo(dir: string): ModelInfo {
   let tokenizer: ModelInfo['tokenizer'] = null;
   try {
     const t = ModelTokenizer.load(dir, c.eosTokenIds);
-    const model = (t as unknown as { tok: { model?: { constructor?: { name?: string } } } }).tok.model?.constructor?.name ?? 'unknown';
     tokenizer = {
       size: t.size,
       eos: t.eosTokenIds.map((id) => ({ id, token: t.idToToken(id) ?? null })),
       bos: t.bosTokenId,
       pad: t.padTokenId,
       chat_template: t.hasChatTemplate,
-      kind: model,
+      kind: t.modelType,
     };
     if (t.size > c.vocabSize) warnings.push(`tokenizer has ${t.size} tokens but vocab_size is ${c.vocabSize}`);
   } catch (e) {

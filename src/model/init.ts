@@ -133,7 +133,11 @@ export function initModel(dir: string, s: InitSpec, force = false): { config: Mo
   } catch (e) {
     throw new InitError((e as Error).message);
   }
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new InitError(`cannot create ${dir}: ${(e as Error).message}`);
+  }
   const weights = initWeights(config, s.seed, s.randomNorms);
   const files = writeCheckpoint(dir, weights, { dtype: s.dtype });
   const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';

@@ -1,8 +1,8 @@
 /** Loading a model folder (HF layout) into a Transformer, and saving one back. */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readConfig } from './config.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { checkpointFiles, INDEX_FILE, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { Transformer } from './transformer.js';
 import { ModelTokenizer } from './tokenizer.js';
 import { writeFileAtomic, type DType } from './safetensors.js';
@@ -25,7 +25,15 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_
  */
 export function saveModel(model: Transformer, dir: string, opts: { dtype?: DType; tokenizerFrom?: string; maxShardBytes?: number } = {}): void {
   mkdirSync(dir, { recursive: true });
-  writeCheckpoint(dir, model.stateDict(), { dtype: opts.dtype ?? 'F32', maxShardBytes: opts.maxShardBytes });
+  // Weight files of an earlier save that the new one does not overwrite would make the folder ambiguous.
+  let old: string[] = [];
+  try {
+    old = checkpointFiles(dir).files;
+  } catch {
+    // No earlier weights (or a broken index): nothing to clean up.
+  }
+  const written = new Set(writeCheckpoint(dir, model.stateDict(), { dtype: opts.dtype ?? 'F32', maxShardBytes: opts.maxShardBytes }));
+  for (const f of [...old, INDEX_FILE]) if (!written.has(f) && existsSync(join(dir, f))) rmSync(join(dir, f));
   const raw = { ...model.config.raw, torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[opts.dtype ?? 'F32'] };
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(raw, null, 2) + '\n');
   if (opts.tokenizerFrom) for (const f of TOKENIZER_FILES) if (existsSync(join(opts.tokenizerFrom, f))) copyFileSync(join(opts.tokenizerFrom, f), join(dir, f));

@@ -4,7 +4,7 @@
  * The log-prob of completion token j is log softmax(logits / T)[token] at the position before it,
  * the same quantity the sampler reports for the token it drew.
  */
-import { noGrad, reshape, scale, scope, tokenLogprobs, type Tensor } from '../engine/index.js';
+import { entropy, noGrad, reshape, scale, scope, tokenLogprobs, type Tensor } from '../engine/index.js';
 import { ModelError, type Transformer } from './transformer.js';
 
 export interface PromptCompletion {
@@ -19,13 +19,15 @@ export interface LogprobBatch {
   T: number;
   /** For item b, completion token j sits at row index[b][j] of `logprobs`. */
   index: number[][];
+  /** (B·T) entropy of the (tempered) next-token distribution, when asked for; no gradient. */
+  entropy?: Float32Array;
 }
 
 /**
  * One forward over the batch, returning per-position log-probs (with gradient when the tape is on).
  * temperature: the logits are divided by it (default 1), matching sampling at that temperature.
  */
-export function completionLogprobs(model: Transformer, items: readonly PromptCompletion[], opts: { temperature?: number } = {}): LogprobBatch {
+export function completionLogprobs(model: Transformer, items: readonly PromptCompletion[], opts: { temperature?: number; withEntropy?: boolean } = {}): LogprobBatch {
   const temp = opts.temperature ?? 1;
   if (!(temp > 0 && Number.isFinite(temp))) throw new ModelError(`temperature for log-probs must be > 0, got ${temp} (greedy samples report T = 1 log-probs)`);
   if (items.length === 0) throw new ModelError('completionLogprobs: empty batch');
@@ -53,15 +55,17 @@ export function completionLogprobs(model: Transformer, items: readonly PromptCom
   for (let i = 0; i < targets.length; i++) if (targets[i]! >= V) throw new ModelError(`completion token ${targets[i]} is outside the vocabulary (0..${V - 1})`);
   let logits = reshape(model.forward(ids, B, T), [B * T, V]);
   if (temp !== 1) logits = scale(logits, 1 / temp);
-  return { logprobs: tokenLogprobs(logits, targets), B, T, index };
+  const ent = opts.withEntropy ? noGrad(() => entropy(logits)).data : undefined;
+  return { logprobs: tokenLogprobs(logits, targets), B, T, index, entropy: ent };
 }
 
 /**
  * Log-probs of each completion token, without gradient, as plain arrays; items are processed in
- * chunks of at most maxTokens padded tokens so the (tokens, vocab) logits stay bounded.
+ * chunks of at most maxTokens padded tokens so the (tokens, vocab) logits stay bounded (by default
+ * about 64M floats, 256 MB, whatever the vocabulary size; one item is never split).
  */
 export function logprobs(model: Transformer, items: readonly PromptCompletion[], opts: { temperature?: number; maxTokens?: number } = {}): number[][] {
-  const maxTokens = opts.maxTokens ?? 4096;
+  const maxTokens = opts.maxTokens ?? Math.max(1, Math.floor(64e6 / model.config.vocabSize));
   const out: number[][] = [];
   let i = 0;
   while (i < items.length) {

@@ -74,6 +74,7 @@ test('merging folds the adapter into the weights; the saved merged model reprodu
     saveModel(m, dir, { dtype: 'BF16', maxShardBytes: 40_000 });
     const bf = loadModel(dir);
     assert.ok(readdirSync(dir).includes('model.safetensors.index.json'));
+    assert.ok(!readdirSync(dir).includes('model.safetensors'), 'the earlier single-file weights are removed');
     const d = maxDiff(logits(bf), adapted);
     assert.ok(d > 0 && d < 0.1, `bf16 copy differs from f32 by ${d}`);
   } finally {
@@ -105,4 +106,23 @@ test('adapters that do not fit are refused with the reason', () => {
   } finally {
     rmSync(dir, { recursive: true });
   }
+});
+
+test('LoRA dropout is active only in training mode and reproducible from its generator', () => {
+  const m = loadModel(`${FIX}llama`);
+  randomAdapter(m, 6); // dropout 0.1
+  const evalOut = logits(m);
+  assert.deepEqual(logits(m), evalOut);
+  m.train(true, new Rng(9));
+  const a = logits(m);
+  const b = logits(m);
+  assert.ok(maxDiff(a, evalOut) > 1e-4 && maxDiff(a, b) > 1e-4, 'dropout masks change the output call to call');
+  m.train(true, new Rng(9));
+  assert.deepEqual(logits(m), a);
+  m.train(false);
+  const base = m.withoutAdapters(() => logits(m));
+  m.train(true, new Rng(10));
+  assert.deepEqual(m.withoutAdapters(() => logits(m)), base); // dropout belongs to the adapters: the base policy stays exact
+  m.train(false);
+  assert.deepEqual(logits(m), evalOut);
 });

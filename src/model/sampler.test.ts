@@ -5,12 +5,13 @@ import { noGrad, scope } from '../engine/index.js';
 import { loadModel, loadTokenizer } from './load.js';
 import { sample } from './sampler.js';
 import { logprobs } from './logprobs.js';
-import { chooseToken } from './sampling.js';
+import { chooseTokens, SamplingScratch } from './sampling.js';
 import { Rng } from '../engine/index.js';
 import type { Transformer } from './transformer.js';
 
 const FIX = fileURLToPath(new URL('../../../src/model/fixtures/', import.meta.url));
-const prompts = [[5, 9, 12, 3, 7], [8, 2], [30, 31, 32, 33, 34, 35, 36, 37], [11]];
+// The last prompt repeats the second: identical prompts share one prefill.
+const prompts = [[5, 9, 12, 3, 7], [8, 2], [30, 31, 32, 33, 34, 35, 36, 37], [11], [8, 2]];
 
 /** Greedy decoding by recomputing the whole sequence every step (no cache). */
 function greedyNoCache(model: Transformer, prompt: number[], n: number): number[] {
@@ -40,7 +41,8 @@ test('sampled log-probs agree with teacher-forced log-probs within 1e-4 (tempera
   const model = loadModel(`${FIX}qwen3`);
   for (const o of [{ temperature: 1 }, { temperature: 0.7, topP: 0.9 }, { temperature: 1.3, topK: 5 }, { temperature: 0 }]) {
     const s = sample(model, prompts, { maxNewTokens: 10, seed: 5, stopTokenIds: [], stopOnEos: false, ...o });
-    const tf = logprobs(model, prompts.map((p, b) => ({ prompt: p, completion: s[b]!.tokens })), { temperature: o.temperature || 1 });
+    // maxTokens 20 splits the batch into chunks of one or two items: chunking must not change anything.
+    const tf = logprobs(model, prompts.map((p, b) => ({ prompt: p, completion: s[b]!.tokens })), { temperature: o.temperature || 1, maxTokens: o.temperature === 1 ? 20 : undefined });
     s.forEach((x, b) => {
       assert.equal(tf[b]!.length, x.tokens.length);
       x.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - tf[b]![j]!) < 1e-4, `${JSON.stringify(o)} row ${b} token ${j}: ${lp} vs ${tf[b]![j]}`));
@@ -83,14 +85,14 @@ test('stop tokens, stop strings and max tokens set the finish reason; the text s
 });
 
 test('token choice follows the truncated, renormalised distribution (top-k, top-p) empirically', () => {
-  // logits over 5 tokens: probs ∝ exp(z): 0.4, 0.3, 0.15, 0.1, 0.05 (z = log p).
+  // Two identical rows over 5 tokens: probs ∝ exp(z): 0.4, 0.3, 0.15, 0.1, 0.05 (z = log p).
   const p = [0.4, 0.3, 0.15, 0.1, 0.05];
-  const z = Float32Array.from(p, Math.log);
-  const rng = new Rng(3);
-  const probs = new Float64Array(5);
+  const z = Float32Array.from([...p, ...p], Math.log);
+  const rngs = [new Rng(3), new Rng(4)];
+  const scratch = new SamplingScratch();
   const freq = (params: { temperature: number; topP: number; topK: number }) => {
     const c = new Array(5).fill(0);
-    for (let i = 0; i < 20000; i++) c[chooseToken(z, params, rng, probs).token]++;
+    for (let i = 0; i < 10000; i++) for (const t of chooseTokens(z, 2, 5, params, rngs, scratch).tokens) c[t]++;
     return c.map((x) => x / 20000);
   };
   const close = (got: number[], want: number[]) => got.forEach((g, i) => assert.ok(Math.abs(g - want[i]!) < 0.015, `${got} vs ${want}`));
@@ -98,8 +100,13 @@ test('token choice follows the truncated, renormalised distribution (top-k, top-
   close(freq({ temperature: 1, topP: 1, topK: 2 }), [0.4 / 0.7, 0.3 / 0.7, 0, 0, 0]);
   close(freq({ temperature: 1, topP: 0.8, topK: 0 }), [0.4 / 0.85, 0.3 / 0.85, 0.15 / 0.85, 0, 0]); // 0.4+0.3 < 0.8 ≤ 0.85
   const t2 = p.map((x) => x ** 0.5);
-  close(freq({ temperature: 2, topP: 1, topK: 0 }), t2.map((x) => x / t2.reduce((a, b) => a + b)));
-  const c = chooseToken(z, { temperature: 2, topP: 0.5, topK: 0 }, rng, probs);
-  assert.ok(Math.abs(c.logprob - Math.log(t2[c.token]! / t2.reduce((a, b) => a + b))) < 1e-6, 'log-prob is of the untruncated tempered distribution');
-  assert.equal(chooseToken(z, { temperature: 0, topP: 1, topK: 0 }, null, probs).token, 0);
+  const Z2 = t2.reduce((a, b) => a + b);
+  close(freq({ temperature: 2, topP: 1, topK: 0 }), t2.map((x) => x / Z2));
+  const c = chooseTokens(z, 2, 5, { temperature: 2, topP: 0.5, topK: 0 }, [rngs[0]!, null], scratch);
+  assert.equal(c.tokens[1], -1, 'a row without a generator is skipped');
+  assert.ok(Math.abs(c.logprobs[0]! - Math.log(t2[c.tokens[0]!]! / Z2)) < 1e-6, 'log-prob is of the untruncated tempered distribution');
+  const g = chooseTokens(z, 2, 5, { temperature: 0, topP: 1, topK: 0 }, [rngs[0]!, rngs[1]!], scratch);
+  assert.deepEqual([...g.tokens], [0, 0]);
+  assert.ok(Math.abs(g.logprobs[0]! - Math.log(0.4)) < 1e-6);
+  assert.throws(() => chooseTokens(Float32Array.of(0, NaN), 1, 2, { temperature: 1, topP: 1, topK: 0 }, [rngs[0]!], scratch), /logit 1 of row 0 is NaN/);
 });

@@ -8,7 +8,7 @@ import { noGrad, Rng, scope } from '../engine/index.js';
 import type { Transformer } from './transformer.js';
 import { ModelError } from './transformer.js';
 import type { ModelTokenizer } from './tokenizer.js';
-import { chooseToken, type SamplingParams } from './sampling.js';
+import { chooseTokens, SamplingScratch, type SamplingParams } from './sampling.js';
 import type { KVCache } from './kv-cache.js';
 
 export interface SampleOptions {
@@ -31,7 +31,7 @@ export interface SampleOptions {
 
 export interface Sample {
   tokens: number[];
-  /** log softmax(logits / T)[token] for each token (T = 1 when greedy). */
+  /** log softmax(logits / T)[token] for each token (T = 1 when greedy), computed in float32. */
   logprobs: number[];
   finishReason: 'stop' | 'length';
   /** Decoded completion without special tokens, cut before a stop string (when a tokenizer is given). */
@@ -82,30 +82,52 @@ export function sample(model: Transformer, prompts: readonly (readonly number[])
   const rngs = prompts.map((_, i) => new Rng((seed + Math.imul(i + 1, 0x9e3779b1)) >>> 0));
 
   const P = Math.max(...prompts.map((p) => p.length));
-  const pad = Int32Array.from(prompts, (p) => P - p.length);
-  const ids = new Int32Array(N * P);
-  prompts.forEach((p, b) => ids.set(p, b * P + pad[b]!));
+  // Identical prompts (GRPO samples each prompt several times) are prefilled once; their cache
+  // rows and last logits are then copied to every sample of that prompt.
+  const uniqueOf = new Map<string, number>();
+  const unique: (readonly number[])[] = [];
+  const rowOf = prompts.map((p) => {
+    const key = p.join(',');
+    let u = uniqueOf.get(key);
+    if (u === undefined) {
+      u = unique.length;
+      uniqueOf.set(key, u);
+      unique.push(p);
+    }
+    return u;
+  });
+  const U = unique.length;
+  const padU = Int32Array.from(unique, (p) => P - p.length);
+  const ids = new Int32Array(U * P);
+  unique.forEach((p, u) => ids.set(p, u * P + padU[u]!));
   const out: Sample[] = prompts.map(() => ({ tokens: [], logprobs: [], finishReason: 'length' }));
-  let cache: KVCache = model.newCache(N, P + opts.maxNewTokens, pad);
+  let cache: KVCache = model.newCache(U, P + opts.maxNewTokens, padU);
   /** rows[i] = the prompt index of cache row i, or -1 once that sample finished (until the row is dropped). */
   let rows = prompts.map((_, i) => i);
-  const probs = new Float64Array(V);
+  const scratch = new SamplingScratch();
 
   const step = (input: Int32Array, T: number): Float32Array =>
-    noGrad(() => scope(() => model.forward(input, rows.length, T, { cache, lastOnly: true }).data.slice()));
+    noGrad(() => scope(() => model.forward(input, cache.batch, T, { cache, lastOnly: true }).data.slice()));
 
-  let logits = step(ids, P);
+  const prefill = step(ids, P);
+  let logits = prefill;
+  if (U < N) {
+    cache = cache.select(rowOf);
+    logits = new Float32Array(N * V);
+    rowOf.forEach((u, b) => logits.set(prefill.subarray(u * V, (u + 1) * V), b * V));
+  }
   for (let t = 0; t < opts.maxNewTokens; t++) {
     let input = new Int32Array(rows.length);
     let alive = 0;
+    const chosen = chooseTokens(logits, rows.length, V, params, rows.map((r) => (r < 0 ? null : rngs[r]!)), scratch);
     rows.forEach((r, i) => {
       if (r < 0) return; // finished: its slot is fed token 0 and its logits are ignored
-      const c = chooseToken(logits.subarray(i * V, (i + 1) * V), params, rngs[r]!, probs);
+      const token = chosen.tokens[i]!;
       const s = out[r]!;
-      s.tokens.push(c.token);
-      s.logprobs.push(c.logprob);
-      input[i] = c.token;
-      if (stopIds.has(c.token) || (stops.length && tok && findStop(tok.decode(s.tokens.slice(-stopWindow)), stops) >= 0)) {
+      s.tokens.push(token);
+      s.logprobs.push(chosen.logprobs[i]!);
+      input[i] = token;
+      if (stopIds.has(token) || (stops.length && tok && findStop(tok.decode(s.tokens.slice(-stopWindow)), stops) >= 0)) {
         s.finishReason = 'stop';
         rows[i] = -1;
       } else alive++;

@@ -1,15 +1,10 @@
 /**
- * Choosing the next token from one row of logits: greedy, temperature, top-k, top-p (nucleus).
+ * Choosing the next token from rows of logits: greedy, temperature, top-k, top-p (nucleus).
  * The log-prob reported for a token is log softmax(logits / T)[token] over the whole vocabulary
- * (T = temperature, or 1 for greedy), before top-k/top-p truncation — the quantity teacher-forced
- * log-probs recompute, so the two agree.
+ * (T = temperature, or 1 for greedy), before top-k/top-p truncation: the quantity teacher-forced
+ * log-probs recompute (with the same kernel), so the two agree.
  */
-import type { Rng } from '../engine/index.js';
-
-export interface TokenChoice {
-  token: number;
-  logprob: number;
-}
+import { kernels, type Rng } from '../engine/index.js';
 
 export interface SamplingParams {
   /** 0 = greedy. */
@@ -20,40 +15,73 @@ export interface SamplingParams {
   topK: number;
 }
 
-/** logits (V) → a token and its log-prob; probs (V) is scratch space. */
-export function chooseToken(logits: Float32Array, p: SamplingParams, rng: Rng | null, probs: Float64Array): TokenChoice {
-  const V = logits.length;
-  let max = -Infinity;
-  let arg = 0;
-  for (let i = 0; i < V; i++) {
-    const z = logits[i]!;
-    if (z > max) {
-      max = z;
-      arg = i;
+/** Scratch buffers for `chooseTokens`, reused across steps. */
+export class SamplingScratch {
+  scaled = new Float32Array(0);
+  probs = new Float32Array(0);
+  targets = new Int32Array(0);
+  logp = new Float32Array(0);
+  lse = new Float32Array(0);
+
+  ensure(rows: number, V: number): void {
+    if (this.scaled.length < rows * V) {
+      this.scaled = new Float32Array(rows * V);
+      this.probs = new Float32Array(rows * V);
+    }
+    if (this.targets.length < rows) {
+      this.targets = new Int32Array(rows);
+      this.logp = new Float32Array(rows);
+      this.lse = new Float32Array(rows);
     }
   }
-  if (!Number.isFinite(max)) throw new Error(`sampling: logits are not finite (max ${max})`);
-  const greedy = p.temperature === 0 || p.topK === 1;
-  const invT = p.temperature > 0 ? 1 / p.temperature : 1;
-  // Softmax of logits/T in float64: probs[i] = exp((z_i − max)/T) / Z.
-  let Z = 0;
-  for (let i = 0; i < V; i++) {
-    const e = Math.exp((logits[i]! - max) * invT);
-    probs[i] = e;
-    Z += e;
-  }
-  const logZ = Math.log(Z);
-  const lp = (i: number) => (logits[i]! - max) * invT - logZ;
-  if (greedy) return { token: arg, logprob: lp(arg) };
-  if (!rng) throw new Error('sampling: a random generator is needed when temperature > 0');
-  for (let i = 0; i < V; i++) probs[i]! /= Z;
+}
 
-  let cand: number[] | null = null;
-  if (p.topK > 0 && p.topK < V) {
-    // Indices of the k largest probabilities (ties: lower index first).
-    const idx = Array.from({ length: V }, (_, i) => i);
-    cand = partialTop(idx, probs, p.topK);
+/**
+ * logits (rows, V) → one token per active row and its log-prob. rngs[i] draws row i's token
+ * (null for rows to skip: their token is -1). Softmax and log-probs run on the engine's kernels.
+ */
+export function chooseTokens(
+  logits: Float32Array, rows: number, V: number, p: SamplingParams, rngs: (Rng | null)[], scratch: SamplingScratch,
+): { tokens: Int32Array; logprobs: Float32Array } {
+  const K = kernels();
+  scratch.ensure(rows, V);
+  const n = rows * V;
+  for (let i = 0; i < n; i++) if (!Number.isFinite(logits[i]!)) throw new Error(`sampling: logit ${i % V} of row ${Math.floor(i / V)} is ${logits[i]}`);
+  const greedy = p.temperature === 0 || p.topK === 1;
+  let scaled = logits.subarray(0, n);
+  if (!greedy && p.temperature !== 1) {
+    scaled = scratch.scaled.subarray(0, n);
+    const inv = 1 / p.temperature;
+    for (let i = 0; i < n; i++) scaled[i] = logits[i]! * inv;
   }
+  const probs = scratch.probs.subarray(0, n);
+  if (!greedy) K.softmaxForward(scaled, probs, rows, V);
+  const tokens = scratch.targets.subarray(0, rows);
+  for (let r = 0; r < rows; r++) {
+    const rng = rngs[r];
+    if (rng === null || rng === undefined) {
+      tokens[r] = -1;
+      continue;
+    }
+    tokens[r] = greedy ? argmax(logits.subarray(r * V, (r + 1) * V)) : pick(probs.subarray(r * V, (r + 1) * V), p, rng);
+  }
+  const logp = scratch.logp.subarray(0, rows);
+  K.tokenLogprobsForward(scaled, tokens, logp, scratch.lse.subarray(0, rows), rows, V);
+  return { tokens: tokens.slice(), logprobs: logp.slice() };
+}
+
+/** Index of the largest value (the first one on ties). */
+export function argmax(z: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < z.length; i++) if (z[i]! > z[best]!) best = i;
+  return best;
+}
+
+/** Draws from probs (V) after top-k / top-p truncation and renormalisation. */
+export function pick(probs: Float32Array, p: SamplingParams, rng: Rng): number {
+  const V = probs.length;
+  let cand: number[] | null = null;
+  if (p.topK > 0 && p.topK < V) cand = topIndices(probs, p.topK);
   if (p.topP < 1) {
     if (!cand) {
       // Tokens below (1 − topP)/V hold at most 1 − topP of the mass together, so the nucleus
@@ -63,58 +91,60 @@ export function chooseToken(logits: Float32Array, p: SamplingParams, rng: Rng | 
       for (let i = 0; i < V; i++) if (probs[i]! > eps) cand.push(i);
     }
     cand.sort((a, b) => probs[b]! - probs[a]! || a - b);
-    let mass = 0;
-    for (const i of cand) mass += probs[i]!;
-    // With top-k applied first, top-p applies to the renormalised top-k distribution (as HF's warpers chain).
-    const total = p.topK > 0 ? mass : 1;
+    // After top-k, top-p applies to the renormalised top-k distribution (as HF's warpers chain).
+    let total = 1;
+    if (p.topK > 0) {
+      total = 0;
+      for (const i of cand) total += probs[i]!;
+    }
     let cum = 0;
-    let n = 0;
-    while (n < cand.length) {
-      cum += probs[cand[n]!]!;
-      n++;
+    let k = 0;
+    while (k < cand.length) {
+      cum += probs[cand[k]!]!;
+      k++;
       if (cum >= p.topP * total) break;
     }
-    cand.length = n;
+    cand.length = k;
   }
   if (!cand) {
     let u = rng.uniform();
+    let last = 0;
     for (let i = 0; i < V; i++) {
-      u -= probs[i]!;
-      if (u < 0) return { token: i, logprob: lp(i) };
+      const q = probs[i]!;
+      if (q > 0) last = i;
+      u -= q;
+      if (u < 0) return i;
     }
-    return { token: arg, logprob: lp(arg) }; // rounding left u ≥ 0: the mode is the safest answer
+    return last; // float rounding left u ≥ 0: the last token with mass
   }
   let mass = 0;
   for (const i of cand) mass += probs[i]!;
   let u = rng.uniform() * mass;
   for (const i of cand) {
     u -= probs[i]!;
-    if (u < 0) return { token: i, logprob: lp(i) };
+    if (u < 0) return i;
   }
-  const last = cand[cand.length - 1]!;
-  return { token: last, logprob: lp(last) };
+  return cand[cand.length - 1]!;
 }
 
-/** The k entries of idx with the largest probs, sorted by probability descending. */
-function partialTop(idx: number[], probs: Float64Array, k: number): number[] {
-  // A bounded min-heap would be faster for huge V and small k; a selection by threshold is simpler:
-  // find the k-th largest value with a sort of a copy only when V is moderate.
+/** The k indices with the largest probs, most likely first (ties: lower index first). */
+function topIndices(probs: Float32Array, k: number): number[] {
+  // A running set of the best k with its weakest member tracked: O(V) when k ≪ V.
   const top: number[] = [];
-  let minPos = -1;
-  for (const i of idx) {
+  let weakest = -1;
+  const findWeakest = () => {
+    let m = 0;
+    for (let j = 1; j < top.length; j++) if (probs[top[j]!]! < probs[top[m]!]! || (probs[top[j]!]! === probs[top[m]!]! && top[j]! > top[m]!)) m = j;
+    return m;
+  };
+  for (let i = 0; i < probs.length; i++) {
     if (top.length < k) {
       top.push(i);
-      if (top.length === k) minPos = argMin(top, probs);
-    } else if (probs[i]! > probs[top[minPos]!]!) {
-      top[minPos] = i;
-      minPos = argMin(top, probs);
+      if (top.length === k) weakest = findWeakest();
+    } else if (probs[i]! > probs[top[weakest]!]!) {
+      top[weakest] = i;
+      weakest = findWeakest();
     }
   }
   return top.sort((a, b) => probs[b]! - probs[a]! || a - b);
-}
-
-function argMin(a: number[], probs: Float64Array): number {
-  let m = 0;
-  for (let j = 1; j < a.length; j++) if (probs[a[j]!]! < probs[a[m]!]!) m = j;
-  return m;
 }

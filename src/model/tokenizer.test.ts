@@ -29,6 +29,9 @@ test('Qwen3 vocabulary: known ids, encode/decode round trips, special tokens', (
   assert.equal(t.decode(withSpecial, { skipSpecialTokens: true }), 'user\nhi');
   assert.equal(t.decode([9707, t.size + 5, 1879]), 'Hello world'); // ids past the tokenizer (padding of vocab_size) decode to nothing
   assert.throws(() => t.decode([-1]), /not a valid id/);
+  // an empty completion (the model stopped at once) decodes to the empty string, also when only padding ids remain
+  assert.equal(t.decode([]), '');
+  assert.equal(t.decode([t.size + 1]), '');
 });
 
 test('Qwen3 chat template with and without the generation prompt, thinking switch and tools', () => {

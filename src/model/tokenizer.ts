@@ -77,6 +77,8 @@ export class ModelTokenizer {
   /** One past the largest id the tokenizer can produce. */
   readonly size: number;
   private readonly specialStrings: Record<string, string | null>;
+  /** The tokenizer.json model type (BPE, Unigram, WordPiece, ...). */
+  readonly modelType: string;
 
   constructor(files: TokenizerFiles) {
     const where = files.where ?? 'tokenizer';
@@ -86,6 +88,8 @@ export class ModelTokenizer {
       throw new TokenizerError(`${where}: cannot build the tokenizer from tokenizer.json (${(e as Error).message})`);
     }
     const cfg = files.config;
+    const model = files.tokenizer.model as { type?: unknown } | undefined;
+    this.modelType = typeof model?.type === 'string' ? model.type : 'unknown';
     this.eosToken = tokenText(cfg.eos_token);
     this.bosToken = tokenText(cfg.bos_token);
     const idOf = (t: string | null, field: string): number | null => {
@@ -161,6 +165,8 @@ export class ModelTokenizer {
   decode(ids: readonly number[], opts: { skipSpecialTokens?: boolean } = {}): string {
     for (const id of ids) if (!Number.isSafeInteger(id) || id < 0) throw new TokenizerError(`token id ${id} is not a valid id`);
     const known = ids.filter((id) => id < this.size);
+    // @huggingface/tokenizers refuses an empty list; an empty completion is an empty string.
+    if (known.length === 0) return '';
     return this.tok.decode(known, { skip_special_tokens: opts.skipSpecialTokens ?? false });
   }
 

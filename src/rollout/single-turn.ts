@@ -5,6 +5,7 @@
  * their sampling log-probs).
  */
 import type { Row, ChatMessage } from '../contracts/row.js';
+import { promptMessages as promptOf } from '../data/index.js';
 import type { Rollout } from '../contracts/evaluation.js';
 import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import type { FinishReason, PolicyEngine, SamplingParams } from '../contracts/policy-engine.js';
@@ -21,8 +22,7 @@ export interface Trajectory extends Rollout {
 
 /** The prompt part of a row: every message up to (not including) a trailing assistant answer. */
 export function promptMessages(row: Row): ChatMessage[] {
-  const m = row.messages;
-  return m.length > 0 && m[m.length - 1].role === 'assistant' ? m.slice(0, -1) : m.slice();
+  return [...promptOf(row.messages, 'sft')];
 }
 
 export async function rollout(

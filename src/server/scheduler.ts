@@ -8,7 +8,7 @@
 import { randomInt } from 'node:crypto';
 import { Rng } from '../engine/index.js';
 import { DecodeBatch, prefillMany, type DetachedAdapter, type PrefillResult } from '../model/decode-batch.js';
-import { chooseToken, type SamplingParams, type TokenChoice } from '../model/sampling.js';
+import { chooseTokens, SamplingScratch, type SamplingParams } from '../model/sampling.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
 import type { Transformer } from '../model/transformer.js';
 import { ApiError } from './errors.js';
@@ -23,6 +23,11 @@ export interface TokenLogprob {
 }
 
 export type FinishReason = 'stop' | 'length';
+
+interface TokenChoice {
+  token: number;
+  logprob: number;
+}
 
 export interface ChoiceResult {
   index: number;
@@ -101,7 +106,7 @@ export class Scheduler {
   private batch: DecodeBatch;
   private scheduled = false;
   private closing = false;
-  private readonly probs: Float64Array;
+  private readonly scratch = new SamplingScratch();
   private readonly tokenText = new Map<number, string>();
   private readonly eos: Set<number>;
   private readonly idle: (() => void)[] = [];
@@ -120,7 +125,6 @@ export class Scheduler {
     this.maxQueue = opts.maxQueue ?? 64;
     this.prefillBudget = opts.prefillBudget ?? 512;
     this.batch = new DecodeBatch(model, model.config.maxPositionEmbeddings);
-    this.probs = new Float64Array(model.config.vocabSize);
     this.eos = new Set(tok.eosTokenIds.length ? tok.eosTokenIds : model.config.eosTokenIds);
   }
 
@@ -316,19 +320,26 @@ export class Scheduler {
     return t;
   }
 
+  /** One row's token with the model layer's sampler (as `sample()` draws it, from the same per-choice generator). */
+  private pick(logits: Float32Array, params: SamplingParams, rng: Rng): TokenChoice {
+    const c = chooseTokens(logits, 1, logits.length, params, [rng], this.scratch);
+    return { token: c.tokens[0]!, logprob: c.logprobs[0]! };
+  }
+
   private choose(s: Seq, logits: Float32Array): TokenChoice | null {
     const params = s.job.spec.params;
-    const c = chooseToken(logits, params, s.rng, this.probs);
+    const c = this.pick(logits, params, s.rng);
     if (!s.json || this.jsonAllows(s.json, c.token)) return c;
-    // The model's pick would break the JSON: sample again among the tokens that keep it a valid prefix.
-    const masked = new Float32Array(logits.length).fill(-Infinity);
+    // The model's pick would break the JSON: sample again among the tokens that keep it a valid
+    // prefix (the others get a logit so low their probability is 0; the sampler wants finite logits).
+    const masked = new Float32Array(logits.length).fill(-1e30);
     let any = false;
     for (let v = 0; v < logits.length; v++)
       if (this.jsonAllows(s.json, v)) {
         masked[v] = logits[v]!;
         any = true;
       }
-    return any ? chooseToken(masked, params, s.rng, this.probs) : null;
+    return any ? this.pick(masked, params, s.rng) : null;
   }
 
   private jsonAllows(json: JsonPrefix, id: number): boolean {

@@ -109,7 +109,7 @@ test('logprobs and top_logprobs: the greedy token is the most likely alternative
   for (const t of content) {
     assert.equal(t.top_logprobs.length, 3);
     assert.equal(t.top_logprobs[0]!.token, t.token);
-    assert.ok(Math.abs(t.top_logprobs[0]!.logprob - t.logprob) < 1e-9);
+    assert.ok(Math.abs(t.top_logprobs[0]!.logprob - t.logprob) < 1e-5); // float64 here, the float32 kernel for the chosen token
     assert.ok(t.top_logprobs[0]!.logprob >= t.top_logprobs[1]!.logprob && t.top_logprobs[1]!.logprob >= t.top_logprobs[2]!.logprob);
     assert.ok(t.logprob <= 0 && t.top_logprobs.reduce((a, x) => a + Math.exp(x.logprob), 0) <= 1 + 1e-9);
   }

@@ -17,44 +17,61 @@ export function writeReport(runPath: string): string {
   const evals = run.readJsonl<Rec>('eval.jsonl');
   if (!metrics.length && !evals.length) throw new Error(`${runPath} has no metrics.jsonl or eval.jsonl entries yet`);
 
-  const reward = metrics.map((m) => [m.step, m.reward_mean] as [number, number]);
-  writeFileSync(
-    run.file('reward.svg'),
-    lineChart('Training reward (mean over rollouts)', 'step', [
-      { name: 'reward_mean', points: reward },
-      { name: 'moving average (9)', points: movingAverage(reward, 9) },
-    ], { yMin: 0, yMax: 1 }),
-  );
-  writeFileSync(
-    run.file('heldout.svg'),
-    lineChart('Held-out accuracy', 'step', [
-      { name: 'pass@1 (greedy)', points: evals.map((e) => [e.step, e.pass1]) },
-      { name: 'pass@1 (sampled)', points: evals.map((e) => [e.step, e.pass1_sampled]) },
-      { name: 'pass@k', points: evals.map((e) => [e.step, e.pass_at_k]) },
-      { name: 'mean reward (greedy)', points: evals.map((e) => [e.step, e.mean_reward]) },
-    ], { yMin: 0, yMax: 1 }),
-  );
-  writeFileSync(
-    run.file('training.svg'),
-    lineChart('Policy statistics', 'step', [
-      { name: 'entropy', points: metrics.map((m) => [m.step, m.entropy]) },
-      { name: 'kl', points: metrics.map((m) => [m.step, m.kl]) },
-      { name: 'zero-variance groups', points: metrics.map((m) => [m.step, m.zero_variance_fraction]) },
-      { name: 'truncated', points: metrics.map((m) => [m.step, m.truncated_fraction]) },
-    ]),
-  );
+  // SFT runs log a loss per step; RFT runs a reward.
+  const isRft = metrics.some((m) => typeof m.reward_mean === 'number');
+  if (isRft) {
+    const reward = metrics.map((m) => [m.step, m.reward_mean] as [number, number]);
+    writeFileSync(
+      run.file('reward.svg'),
+      lineChart('Training reward (mean over rollouts)', 'step', [
+        { name: 'reward_mean', points: reward },
+        { name: 'moving average (9)', points: movingAverage(reward, 9) },
+      ], { yMin: 0, yMax: 1 }),
+    );
+    writeFileSync(
+      run.file('training.svg'),
+      lineChart('Policy statistics', 'step', [
+        { name: 'entropy', points: metrics.map((m) => [m.step, m.entropy]) },
+        { name: 'kl', points: metrics.map((m) => [m.step, m.kl]) },
+        { name: 'zero-variance groups', points: metrics.map((m) => [m.step, m.zero_variance_fraction]) },
+        { name: 'truncated', points: metrics.map((m) => [m.step, m.truncated_fraction]) },
+      ]),
+    );
+  } else if (metrics.length) {
+    const loss = metrics.map((m) => [m.step, m.loss] as [number, number]);
+    writeFileSync(
+      run.file('loss.svg'),
+      lineChart('Training loss (answer tokens)', 'step', [
+        { name: 'loss', points: loss },
+        { name: 'moving average (9)', points: movingAverage(loss, 9) },
+        { name: 'eval loss', points: evals.filter((e) => typeof e.eval_loss === 'number').map((e) => [e.step, e.eval_loss]) },
+      ], { yMin: 0 }),
+    );
+  }
+  if (evals.some((e) => typeof e.pass1 === 'number')) {
+    writeFileSync(
+      run.file('heldout.svg'),
+      lineChart('Held-out accuracy', 'step', [
+        { name: 'pass@1 (greedy)', points: evals.map((e) => [e.step, e.pass1]) },
+        { name: 'pass@1 (sampled)', points: evals.map((e) => [e.step, e.pass1_sampled]) },
+        { name: 'pass@k', points: evals.map((e) => [e.step, e.pass_at_k]) },
+        { name: 'mean reward (greedy)', points: evals.map((e) => [e.step, e.mean_reward]) },
+      ], { yMin: 0, yMax: 1 }),
+    );
+  }
 
   const lines = [`# Run report: ${runPath}`, ''];
   if (evals.length) {
-    lines.push('## Held-out evaluation', '', '| step | pass@1 greedy | mean reward | pass@1 sampled | pass@k (k) |', '|---|---|---|---|---|');
-    for (const e of evals) lines.push(`| ${e.step} | ${fmt(e.pass1)} | ${fmt(e.mean_reward)} | ${fmt(e.pass1_sampled)} | ${fmt(e.pass_at_k)} (${e.k}) |`);
-    lines.push('', '![held-out](heldout.svg)', '');
+    lines.push('## Held-out evaluation', '', '| step | eval loss | pass@1 greedy | mean reward | pass@1 sampled | pass@k (k) |', '|---|---|---|---|---|---|');
+    for (const e of evals) lines.push(`| ${e.step} | ${fmt(e.eval_loss ?? '–')} | ${fmt(e.pass1 ?? '–')} | ${fmt(e.mean_reward ?? '–')} | ${fmt(e.pass1_sampled ?? '–')} | ${fmt(e.pass_at_k ?? '–')}${e.k ? ` (${e.k})` : ''} |`);
+    lines.push('');
+    if (evals.some((e) => typeof e.pass1 === 'number')) lines.push('![held-out](heldout.svg)', '');
   }
   if (metrics.length) {
     const last = metrics[metrics.length - 1];
     const sum = (k: string) => metrics.reduce((a, m) => a + (m[k] ?? 0), 0);
     lines.push('## Training', '', `${metrics.length} steps. Time: sampling ${fmt(sum('time_sample_s'))} s, evaluation ${fmt(sum('time_eval_s'))} s, training ${fmt(sum('time_train_s'))} s.`, '');
-    lines.push('![reward](reward.svg)', '', '![policy](training.svg)', '', '| metric | last step |', '|---|---|');
+    lines.push(...(isRft ? ['![reward](reward.svg)', '', '![policy](training.svg)'] : ['![loss](loss.svg)']), '', '| metric | last step |', '|---|---|');
     for (const [k, v] of Object.entries(last)) if (k !== 'step') lines.push(`| ${k} | ${fmt(v)} |`);
     lines.push('');
   }

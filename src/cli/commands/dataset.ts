@@ -216,8 +216,9 @@ function registerFromSft(ds: Command): void {
     .option('--answer-tag <tag>', 'answer inside [TAG]…[/TAG] or <TAG>…</TAG> (default: RESULT, then answer)')
     .option('--answer-regex <re>', 'answer = first capture group (or whole match) of the last match')
     .option('--max <n>', 'stop after this many RFT rows', positiveInt('--max'))
+    .option('--keep-ground-truth', 'rows that already have a ground_truth keep it (e.g. countdown\'s {numbers, target}); the answer must still be present')
     .option('--json', 'print the counts as JSON')
-    .action(async (file: string, o: { out: string; answerTag?: string; answerRegex?: string; max?: number; json?: boolean }) => {
+    .action(async (file: string, o: { out: string; answerTag?: string; answerRegex?: string; max?: number; keepGroundTruth?: boolean; json?: boolean }) => {
       if (o.answerTag !== undefined && o.answerRegex !== undefined) throw new CliError('give --answer-tag or --answer-regex, not both');
       let patterns: RegExp[];
       try {
@@ -236,7 +237,7 @@ function registerFromSft(ds: Command): void {
             skipped.bad_json = (skipped.bad_json ?? 0) + 1;
             continue;
           }
-          const r = fromSftRow(rec.value, patterns);
+          const r = fromSftRow(rec.value, patterns, { keepGroundTruth: o.keepGroundTruth });
           if (r.skip) skipped[r.skip] = (skipped[r.skip] ?? 0) + 1;
           else {
             written++;

@@ -77,7 +77,7 @@ test('user errors exit 2 with a message and no stack trace', () => {
   assert.doesNotMatch(badSpec.stderr, /\n\s+at /);
   const badLine = rft('evaluator', 'preview', '--evaluator', 'countdown', '--dataset', dataset, '--responses', file('bad.jsonl', '"ok"\n{oops\n'));
   assert.equal(badLine.status, 2);
-  assert.match(badLine.stderr, /bad\.jsonl:2: not valid JSON/);
+  assert.match(badLine.stderr, /bad\.jsonl:2: bad JSON/);
   const notString = rft('evaluator', 'preview', '--evaluator', 'countdown', '--dataset', dataset, '--responses', file('num.jsonl', '"ok"\n42\n'));
   assert.match(notString.stderr, /num\.jsonl:2: expected a JSON string or a non-empty array of strings/);
   const noFile = rft('evaluator', 'preview', '--evaluator', 'countdown', '--dataset', join(dir, 'nope.jsonl'), '--responses', responses);

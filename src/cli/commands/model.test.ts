@@ -140,3 +140,11 @@ test('rft generate samples from a prompt or chat messages, with a seed', () => {
     rmSync(dir, { recursive: true });
   }
 });
+
+test('rft bench model --json prints the figures as one JSON object', () => {
+  const r = rft('bench', 'model', '--model', join(FIX, 'qwen3'), '--batch', '1', '--seq', '8', '--sample-seqs', '2', '--sample-tokens', '2', '--repeats', '1', '--lora-rank', '2', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(j).sort(), ['fwd_bwd_tokens_per_s', 'fwd_tokens_per_s', 'peak_rss_mb', 'sample_tokens_per_s', 'threads']);
+  for (const v of Object.values(j)) assert.ok(typeof v === 'number' && v > 0);
+});

@@ -3,10 +3,13 @@ import type { Command } from 'commander';
 import { CliError } from '../main.js';
 import { DEFAULTS, InitError, initModel, PRESETS, type InitSpec } from '../../model/init.js';
 import { formatModelInfo, modelInfo } from '../../model/info.js';
-import { parameterCount, type Arch } from '../../model/config.js';
-import type { DType } from '../../model/safetensors.js';
+import { ConfigError, parameterCount, type Arch } from '../../model/config.js';
+import { SafetensorsError, type DType } from '../../model/safetensors.js';
+import { TokenizerError } from '../../model/tokenizer.js';
+import { WeightsError } from '../../model/weights.js';
+import { ModelError } from '../../model/transformer.js';
 import { loadModel } from '../../model/load.js';
-import { loadAdapter } from '../../model/lora.js';
+import { AdapterError, loadAdapter } from '../../model/lora.js';
 import { noGrad, scope } from '../../engine/index.js';
 
 function int(name: string, min = 1) {
@@ -24,14 +27,14 @@ function num(name: string) {
   };
 }
 
-/** Wraps library errors that are the user's doing (bad folder, bad file) as CliError. */
+const USER_ERRORS = [ConfigError, SafetensorsError, TokenizerError, WeightsError, InitError, AdapterError, ModelError];
+
+/** Runs f, turning the model layer's errors about files and inputs (the user's doing) into CliErrors. */
 export function userErrors<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof CliError) throw e;
-    const name = (e as Error)?.constructor?.name ?? '';
-    if (/(Config|Safetensors|Tokenizer|Weights|Init|Adapter|Model)Error$/.test(name)) throw new CliError((e as Error).message);
+    if (USER_ERRORS.some((C) => e instanceof C)) throw new CliError((e as Error).message);
     throw e;
   }
 }

@@ -37,6 +37,8 @@ export interface CountdownKnobs {
   targetMax: number;
   ops: Op[];
   fractions: boolean;
+  /** 'verbose': full instructions and reasoning sentences; 'compact': short prompt and terse steps (small models, fewer tokens). */
+  style: 'verbose' | 'compact';
 }
 
 export const countdownKnobs: KnobSpec[] = [
@@ -47,6 +49,7 @@ export const countdownKnobs: KnobSpec[] = [
   { name: 'target-max', type: 'int', description: 'largest target', default: 100 },
   { name: 'ops', type: 'string', description: 'allowed operators, e.g. "+-*/" or "+-"', default: '+-*/' },
   { name: 'fractions', type: 'bool', description: 'allow non-integer intermediate results (e.g. 7/2*4)', default: false },
+  { name: 'style', type: 'string', description: '"verbose" (full instructions and reasoning) or "compact" (short prompt, terse steps: fewer tokens for small models)', default: 'verbose' },
 ];
 
 export function parseCountdownKnobs(k: KnobValues): CountdownKnobs {
@@ -58,7 +61,9 @@ export function parseCountdownKnobs(k: KnobValues): CountdownKnobs {
     targetMax: k['target-max'] as number,
     ops: [...new Set((k['ops'] as string).replace(/\s+/g, '').split(''))] as Op[],
     fractions: k['fractions'] as boolean,
+    style: k['style'] as CountdownKnobs['style'],
   };
+  if (knobs.style !== 'verbose' && knobs.style !== 'compact') throw new RangeError(`--style must be "verbose" or "compact", got ${JSON.stringify(k['style'])}`);
   if (knobs.count < 2 || knobs.count > 6) throw new RangeError(`--count must be 2..6, got ${knobs.count}`);
   if (knobs.numMin < 1 || knobs.numMax < knobs.numMin) throw new RangeError(`--num-min/--num-max must satisfy 1 <= min <= max, got ${knobs.numMin}..${knobs.numMax}`);
   if (knobs.targetMax < knobs.targetMin) throw new RangeError(`--target-min must be <= --target-max, got ${knobs.targetMin}..${knobs.targetMax}`);
@@ -133,18 +138,25 @@ export function countdownPrompt(numbers: number[], target: number, ops: Op[]): s
   );
 }
 
+/** The short form of the task, for small models: the same facts and answer format in few tokens. */
+export function compactCountdownPrompt(numbers: number[], target: number): string {
+  return `Make ${target} from ${numbers.join(' ')}. Answer in <think></think><answer></answer>.`;
+}
+
 export function makeCountdown(rng: Rng, knobs: CountdownKnobs): TaskExample {
   for (let attempt = 0; attempt < 2000; attempt++) {
     const numbers = Array.from({ length: knobs.count }, () => rng.int(knobs.numMin, knobs.numMax));
     for (let t = 0; t < 20; t++) {
       const tree = buildTree(numbers, knobs, rng);
       if (!tree) continue;
-      const equation = formatExpr(tree.expr);
-      const think =
-        `I need to reach ${tree.target} with ${numbers.join(', ')}. ` +
-        tree.steps.map((s) => `${s.a} ${s.op} ${s.b} = ${s.result}.`).join(' ') +
-        ` That uses every number once, so ${equation} = ${tree.target}.`;
-      const prompt = countdownPrompt(numbers, tree.target, knobs.ops);
+      const compact = knobs.style === 'compact';
+      const equation = compact ? formatExpr(tree.expr).replace(/ /g, '') : formatExpr(tree.expr);
+      const think = compact
+        ? tree.steps.map((s) => `${s.a}${s.op}${s.b}=${s.result}`).join(' ')
+        : `I need to reach ${tree.target} with ${numbers.join(', ')}. ` +
+          tree.steps.map((s) => `${s.a} ${s.op} ${s.b} = ${s.result}.`).join(' ') +
+          ` That uses every number once, so ${equation} = ${tree.target}.`;
+      const prompt = compact ? compactCountdownPrompt(numbers, tree.target) : countdownPrompt(numbers, tree.target, knobs.ops);
       const ground_truth = { numbers, target: tree.target };
       return {
         rft: { messages: [{ role: 'user', content: prompt }], ground_truth },

@@ -30,6 +30,7 @@ test('every generated row passes validate (RFT and SFT, duplicates included)', a
     ['countdown', {}],
     ['countdown', { count: 6, 'target-max': 1000 }],
     ['countdown', { count: 3, ops: '+-', fractions: true }],
+    ['countdown', { count: 3, style: 'compact' }],
     ['word-problems', { difficulty: '1-3' }],
     ['sql', {}],
     ['extraction', { distractors: 4 }],
@@ -98,7 +99,7 @@ function evaluate(src: string): { value: Q; used: number[] } {
 
 test('countdown: every teacher equation uses each number once and equals the target exactly', async () => {
   const dir = await tmp();
-  for (const knobs of [{}, { count: 3 }, { count: 6, 'num-max': 20, 'target-min': 100, 'target-max': 500 }, { ops: '+-*', count: 5 }, { fractions: true, count: 4 }]) {
+  for (const knobs of [{}, { count: 3 }, { count: 6, 'num-max': 20, 'target-min': 100, 'target-max': 500 }, { ops: '+-*', count: 5 }, { fractions: true, count: 4 }, { count: 3, style: 'compact' }]) {
     const { examples } = await generateExamples('countdown', { n: 150, seed: 9, outDir: dir, knobs });
     for (const ex of examples) {
       const gt = ex.rft.ground_truth as { numbers: number[]; target: number };
@@ -110,7 +111,10 @@ test('countdown: every teacher equation uses each number once and equals the tar
       assert.equal(gt.numbers.length, (k['count'] as number) ?? 4);
       assert.ok(gt.target >= ((k['target-min'] as number) ?? 1) && gt.target <= ((k['target-max'] as number) ?? 100));
       if (k['ops'] === '+-*') assert.doesNotMatch(answer, /\//);
-      assert.match(ex.rft.messages[0]!.content!, new RegExp(`\\[${gt.numbers.join(', ')}\\].*equals ${gt.target}\\.`));
+      if (k['style'] === 'compact') {
+        assert.equal(ex.rft.messages[0]!.content!, `Make ${gt.target} from ${gt.numbers.join(' ')}. Answer in <think></think><answer></answer>.`);
+        assert.doesNotMatch(answer, / /, 'compact equations have no spaces');
+      } else assert.match(ex.rft.messages[0]!.content!, new RegExp(`\\[${gt.numbers.join(', ')}\\].*equals ${gt.target}\\.`));
     }
   }
 });

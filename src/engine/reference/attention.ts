@@ -11,7 +11,8 @@ export function checkAttention(
   B: number, Tq: number, Tk: number, Hq: number, Hkv: number, D: number, qStart: Int32Array, kStart: Int32Array,
 ): void {
   dims(op, { B, Tq, Tk, Hq, Hkv, D });
-  need(Hkv > 0 && Hq % Hkv === 0, op, `Hq (${Hq}) must be a multiple of Hkv (${Hkv})`);
+  need(D <= 65536, op, `head size D = ${D} is larger than the supported 65536`);
+  need(Hq > 0 && Hkv > 0 && Hq % Hkv === 0, op, `Hq (${Hq}) must be a positive multiple of Hkv (${Hkv})`);
   const shapes = {
     q: [B * Tq * Hq * D, `(B=${B}, Tq=${Tq}, Hq=${Hq}, D=${D})`],
     kv: [B * Tk * Hkv * D, `(B=${B}, Tk=${Tk}, Hkv=${Hkv}, D=${D})`],

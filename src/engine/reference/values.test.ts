@@ -88,9 +88,31 @@ for (const K of implementations) {
     assert.throws(() => K.rope(f(4), f(4), Int32Array.from([2]), f(4), f(4), 1, 1, 4, false), /positions\[0\] = 2 is out of range \[0, 2\)/);
     assert.throws(() => K.rope(f(3), f(3), Int32Array.from([0]), f(4), f(4), 1, 1, 3, false), /rope: headDim must be even/);
     const z = (n: number) => new Int32Array(n);
-    assert.throws(() => K.attentionForward(f(12), f(8), f(8), f(12), f(3), 1, 1, 2, 3, 2, 4, 1, z(1), z(1)), /Hq \(3\) must be a multiple of Hkv \(2\)/);
+    assert.throws(() => K.attentionForward(f(12), f(8), f(8), f(12), f(3), 1, 1, 2, 3, 2, 4, 1, z(1), z(1)), /Hq \(3\) must be a positive multiple of Hkv \(2\)/);
     assert.throws(() => K.attentionForward(f(4), f(4), f(4), f(4), f(1), 1, 1, 1, 1, 1, 4, 1, Int32Array.from([1]), z(1)), /qStart\[0\] = 1/);
     assert.throws(() => K.adamw(f(1), f(1), f(1), f(1), 1, 0.1, 0.9, 0.99, 1e-8, 0, 0), /adamw: step must be an integer ≥ 1/);
     assert.throws(() => K.softmaxForward(f(6), f(6), 2.5, 2), /rows must be a non-negative integer/);
+    assert.throws(() => K.attentionForward(f(0), f(0), f(0), f(0), f(0), 1, 1, 1, 0, 1, 4, 1, z(1), z(1)), /Hq \(0\) must be a positive multiple/);
+    assert.throws(() => K.attentionForward(f(0), f(0), f(0), f(0), f(0), 0, 1, 1, 1, 1, 1 << 20, 1, z(0), z(0)), /attentionForward: head size D = 1048576 is larger than the supported 65536/);
+  });
+
+  test(`${K.name}: empty shapes (no rows, no tokens, no queries) write nothing and do not fail`, () => {
+    const f = (n: number) => new Float32Array(n);
+    const z = (n: number) => new Int32Array(n);
+    K.rmsnormForward(f(0), f(4), f(0), f(0), 0, 4, 1e-5);
+    K.rmsnormBackward(f(0), f(0), f(4), f(0), f(0), f(4), 0, 4);
+    K.rope(f(0), f(0), z(0), f(4), f(4), 0, 2, 4, false);
+    K.swigluForward(f(0), f(0), f(0), 0);
+    K.softmaxForward(f(0), f(0), 0, 5);
+    K.logSoftmaxBackward(f(0), f(0), f(0), 3, 0);
+    K.tokenLogprobsForward(f(0), z(0), f(0), f(0), 0, 7);
+    K.entropy(f(0), f(0), 0, 7);
+    K.embeddingForward(f(6), z(0), f(0), 0, 3);
+    K.adamw(f(0), f(0), f(0), f(0), 0, 0.1, 0.9, 0.99, 1e-8, 0, 1);
+    K.attentionForward(f(0), f(0), f(0), f(0), f(0), 0, 3, 3, 2, 1, 4, 1, z(0), z(0));
+    // No queries: the backward still owns dk, dv and clears them.
+    const dk = f(8).fill(7), dv = f(8).fill(7);
+    K.attentionBackward(f(0), f(8), f(8), f(0), f(0), f(0), f(0), dk, dv, 1, 0, 2, 1, 1, 4, 1, z(1), z(1));
+    assert.deepEqual([...dk, ...dv], new Array(16).fill(0));
   });
 }

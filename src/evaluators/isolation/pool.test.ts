@@ -111,6 +111,9 @@ test('the pool runs module calls in parallel up to its size', async () => {
   const ev = await pool.load(mod('sleep.mjs', `export default async () => {
     const start = Date.now(); await new Promise((r) => setTimeout(r, 300));
     return { score: 1, valid: true, reason: start + ' ' + Date.now() }; }`));
+  // Warm both workers first: a cold worker loading the module on a loaded machine can take longer
+  // than one call, and then the first worker rightly takes the second call too.
+  await runEvaluations(ev, [rollout('w1'), rollout('w2')], { concurrency: 2 });
   const rs = await runEvaluations(ev, [rollout('a'), rollout('b')], { concurrency: 2 });
   const [[s1, e1], [s2, e2]] = rs.map((r) => r.reason!.split(' ').map(Number)) as [number[], number[]];
   assert.ok(s2! < e1! && s1! < e2!, `calls did not overlap: ${rs.map((r) => r.reason).join(' / ')}`);

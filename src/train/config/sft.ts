@@ -13,6 +13,8 @@ export const sftFields = {
   eval: field.string('held-out SFT rows for eval loss (and accuracy with --evaluator)'),
   evaluator: field.string('evaluator SPEC for held-out accuracy'),
   evalEvery: field.integer('evaluate every N steps (0: only at the end)', { default: 0, min: 0 }),
+  maxNewTokens: field.integer('answer length limit when measuring held-out accuracy', { default: 128, min: 1 }),
+  passThreshold: field.number('an answer passes when its score reaches this', { default: 1, min: 0, max: 1 }),
   ...loraFields,
   ...optimFields,
 } satisfies Fields;

@@ -122,11 +122,13 @@ export async function grpoStep(
   if (chosen.length > 0) {
     const seqs: Sequence[] = chosen.map((i) => ({ prompt: trajectories[i].promptTokens, completion: trajectories[i].completionTokens }));
     const advantages = chosen.map((i) => adv.advantages[i]);
-    const ref = cfg.loss.klBeta > 0 ? await policy.logprobs(seqs, { reference: true }) : undefined;
+    // Log-probs under the distribution the rollouts were sampled from (logits / temperature).
+    const temperature = cfg.temperature > 0 ? cfg.temperature : 1;
+    const ref = cfg.loss.klBeta > 0 ? await policy.logprobs(seqs, { reference: true, temperature }) : undefined;
     // With one update on the whole batch the policy is still the sampling policy, so old = current
     // (detached) and the ratio is exactly 1; otherwise the pre-update log-probs are recorded first.
     const offPolicy = cfg.policyUpdates > 1 || cfg.miniBatches > 1;
-    const old = offPolicy ? await policy.logprobs(seqs) : undefined;
+    const old = offPolicy ? await policy.logprobs(seqs, { temperature }) : undefined;
     // Each mini-batch is its own optimizer step, so each normalises its loss over itself.
     const mbSize = Math.ceil(seqs.length / cfg.miniBatches);
 
@@ -159,7 +161,7 @@ export async function grpoStep(
           );
           lossMetrics.push(out.metrics);
           return { loss: out.loss, dlogp: logprobs.map((_, k) => out.dlogp.subarray(offsets[k], offsets[k + 1])) };
-        });
+        }, { temperature });
         lossSum += fb.loss;
         updates++;
         if (fb.entropy !== undefined && Number.isFinite(fb.entropy)) {

@@ -39,6 +39,8 @@ export interface SftInputs {
   heldout?: { rows: Row[]; score: ScoreFn };
   config: SftConfig;
   runDir: string;
+  /** Folder name in the run directory for the result: 'adapter' (LoRA) or 'model' (full fine-tuning). */
+  saveAs?: 'adapter' | 'model';
   recordedConfig?: Record<string, unknown>;
   onStep?: (step: number, total: number, m: { loss: number; lr: number; grad_norm: number; tokens_per_s: number }) => void;
   onEval?: (step: number, r: { eval_loss?: number; heldout?: HeldoutResult }) => void;
@@ -113,6 +115,6 @@ export async function runSft(inp: SftInputs): Promise<{ steps: number; evalLoss?
     if (c.evalEvery > 0 && (step + 1) % c.evalEvery === 0 && step + 1 < total) await evaluate(step + 1);
   }
   const final = await evaluate(total);
-  await writeDirAtomic(run.file('adapter'), (tmp) => inp.policy.saveAdapter(tmp));
+  await writeDirAtomic(run.file(inp.saveAs ?? 'adapter'), (tmp) => inp.policy.saveAdapter(tmp));
   return { steps: total, evalLoss: final.eval_loss, heldout: final.heldout };
 }

@@ -29,13 +29,13 @@ export class BigramPolicy implements PolicyEngine {
     this.v = new Float64Array(vocab * vocab);
   }
 
-  /** log-softmax of the next-token logits after `prev`. */
-  private logProbs(prev: number, reference: boolean): Float64Array {
+  /** log-softmax of the next-token logits after `prev`, divided by the temperature. */
+  private logProbs(prev: number, reference: boolean, temperature = 1): Float64Array {
     const V = this.vocab;
     const out = new Float64Array(V);
     let mx = -Infinity;
     for (let j = 0; j < V; j++) {
-      out[j] = this.W[prev * V + j] + (reference ? 0 : this.D[prev * V + j]);
+      out[j] = (this.W[prev * V + j] + (reference ? 0 : this.D[prev * V + j])) / temperature;
       mx = Math.max(mx, out[j]);
     }
     let s = 0;
@@ -56,7 +56,7 @@ export class BigramPolicy implements PolicyEngine {
         let prev = prompt[prompt.length - 1];
         let finishReason: Sample['finishReason'] = 'length';
         while (tokens.length < req.maxNewTokens) {
-          const lp = this.logProbs(prev, !!req.reference);
+          const lp = this.logProbs(prev, !!req.reference, req.temperature > 0 ? req.temperature : 1);
           const tok = pick(lp, req, rng);
           tokens.push(tok);
           logprobs.push(lp[tok]);
@@ -72,33 +72,34 @@ export class BigramPolicy implements PolicyEngine {
     return out;
   }
 
-  async logprobs(seqs: Sequence[], opts: { reference?: boolean } = {}): Promise<Float32Array[]> {
+  async logprobs(seqs: Sequence[], opts: { reference?: boolean; temperature?: number } = {}): Promise<Float32Array[]> {
     return seqs.map((s) => {
       let prev = s.prompt[s.prompt.length - 1];
       return Float32Array.from(s.completion, (tok) => {
-        const v = this.logProbs(prev, !!opts.reference)[tok];
+        const v = this.logProbs(prev, !!opts.reference, opts.temperature ?? 1)[tok];
         prev = tok;
         return v;
       });
     });
   }
 
-  async forwardBackward(seqs: Sequence[], loss: LossFn): Promise<{ loss: number; entropy: number }> {
+  async forwardBackward(seqs: Sequence[], loss: LossFn, opts: { temperature?: number } = {}): Promise<{ loss: number; entropy: number }> {
     const V = this.vocab;
-    const lps = await this.logprobs(seqs);
+    const T = opts.temperature ?? 1;
+    const lps = await this.logprobs(seqs, { temperature: T });
     const { loss: value, dlogp } = loss(lps);
     let ent = 0;
     let n = 0;
     seqs.forEach((s, k) => {
       let prev = s.prompt[s.prompt.length - 1];
       s.completion.forEach((tok, t) => {
-        const lp = this.logProbs(prev, false);
+        const lp = this.logProbs(prev, false, T);
         const g = dlogp[k][t];
-        // d logp[tok] / d logits[j] = onehot(tok)_j − p_j
+        // d logp[tok] / d logits[j] = (onehot(tok)_j − p_j) / T
         for (let j = 0; j < V; j++) {
           const pj = Math.exp(lp[j]);
           ent -= pj * lp[j];
-          this.grad[prev * V + j] += g * ((j === tok ? 1 : 0) - pj);
+          this.grad[prev * V + j] += (g * ((j === tok ? 1 : 0) - pj)) / T;
         }
         n++;
         prev = tok;
@@ -155,7 +156,7 @@ export class BigramPolicy implements PolicyEngine {
   }
 }
 
-/** Samples one token from log-probs with temperature / top-k / top-p (temperature 0: argmax). */
+/** Samples one token from (already tempered) log-probs with top-k / top-p; temperature 0: argmax. */
 function pick(lp: Float64Array, o: SampleRequest, rng: Rng): number {
   const V = lp.length;
   if (o.temperature === 0) {
@@ -165,7 +166,7 @@ function pick(lp: Float64Array, o: SampleRequest, rng: Rng): number {
   }
   const idx = Array.from({ length: V }, (_, j) => j).sort((a, b) => lp[b] - lp[a] || a - b);
   const k = o.topK && o.topK > 0 ? Math.min(o.topK, V) : V;
-  const w = idx.slice(0, k).map((j) => Math.exp(lp[j] / o.temperature));
+  const w = idx.slice(0, k).map((j) => Math.exp(lp[j]));
   const total = w.reduce((a, b) => a + b, 0);
   let keep = w.length;
   if (o.topP !== undefined && o.topP < 1) {

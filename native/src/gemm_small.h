@@ -1,0 +1,138 @@
+// Unpacked GEMM for few rows of C (m ≤ 8, in groups of kSmallM = 4 rows): the products of decoding, y = x · Wᵀ with x a handful
+// of token rows. Packing would copy (and for Wᵀ transpose) all of B to use each element m times;
+// here B is read straight from memory once. Include inside the anonymous namespace of an ISA file
+// after defining a vector-traits class V:
+//   using T; static constexpr int W;  load(p), set1(x), zero(), fmadd(a, b, c), mul(a, b),
+//   store(p, v), reduce(v) (horizontal sum, fixed order)
+// Every C element is computed the same way whichever block or thread it falls in (vector lanes
+// and scalar tails both use a fused multiply-add per term), so results do not depend on threads.
+// The including file includes <cmath> first (std::fma).
+constexpr int64_t kSmallM = 4;
+
+// op(A) rows as contiguous (m × k) rows: A itself when untransposed, else a copy into `buf`.
+inline const float* small_a_rows(const GemmProblem& p, float* buf, int64_t* lda) {
+  if (!p.trans_a) {
+    *lda = p.lda;
+    return p.a;
+  }
+  for (int64_t i = 0; i < p.m; i++)
+    for (int64_t q = 0; q < p.k; q++) buf[i * p.k + q] = p.a[q * p.lda + i];
+  *lda = p.k;
+  return buf;
+}
+
+inline float small_update(float alpha, float acc, float beta, const float* c) {
+  return beta == 0.0f ? alpha * acc : std::fma(alpha, acc, beta * *c);
+}
+
+// C (m × n) with B stored n × k (transB): C[i, j] = alpha · dot(A_i, B_j) + beta · C[i, j].
+// Four rows of B at a time, each dot product in its own vector accumulator.
+template <class V>
+void small_m_bt(const GemmProblem& p, const float* a, int64_t lda) {
+  using T = typename V::T;
+  constexpr int W = V::W;
+  const int64_t m = p.m, n = p.n, k = p.k, kv = k / W * W;
+  for (int64_t j0 = 0; j0 < n; j0 += 4) {
+    const int nj = static_cast<int>(n - j0 < 4 ? n - j0 : 4);
+    const float* b[4];
+    for (int jj = 0; jj < 4; jj++) b[jj] = p.b + (j0 + (jj < nj ? jj : 0)) * p.ldb;
+    for (int64_t i0 = 0; i0 < m; i0 += kSmallM) {
+    const int64_t mi = m - i0 < kSmallM ? m - i0 : kSmallM;
+    const float* ai = a + i0 * lda;
+    T acc[kSmallM][4];
+    for (int i = 0; i < kSmallM; i++)
+      for (int jj = 0; jj < 4; jj++) acc[i][jj] = V::zero();
+    for (int64_t q = 0; q < kv; q += W) {
+      const T b0 = V::load(b[0] + q), b1 = V::load(b[1] + q), b2 = V::load(b[2] + q), b3 = V::load(b[3] + q);
+      for (int64_t i = 0; i < mi; i++) {
+        const T x = V::load(ai + i * lda + q);
+        acc[i][0] = V::fmadd(x, b0, acc[i][0]);
+        acc[i][1] = V::fmadd(x, b1, acc[i][1]);
+        acc[i][2] = V::fmadd(x, b2, acc[i][2]);
+        acc[i][3] = V::fmadd(x, b3, acc[i][3]);
+      }
+    }
+    for (int64_t i = 0; i < mi; i++) {
+      for (int jj = 0; jj < nj; jj++) {
+        float s = V::reduce(acc[i][jj]);
+        for (int64_t q = kv; q < k; q++) s = std::fma(ai[i * lda + q], b[jj][q], s);
+        float* c = p.c + (i0 + i) * p.ldc + j0 + jj;
+        *c = small_update(p.alpha, s, p.beta, c);
+      }
+    }
+    }
+  }
+}
+
+// C (m × n) with B stored k × n: C[i, j..] = alpha · Σ_q A[i, q] · B[q, j..] + beta · C, 4W columns
+// at a time in registers, then W, then single columns.
+template <class V>
+void small_m_b(const GemmProblem& p, const float* a, int64_t lda) {
+  using T = typename V::T;
+  constexpr int W = V::W;
+  const int64_t m = p.m, n = p.n, k = p.k;
+  int64_t j0 = 0;
+  for (; j0 + 4 * W <= n; j0 += 4 * W) {
+    for (int64_t i0 = 0; i0 < m; i0 += kSmallM) {
+    const int64_t mi = m - i0 < kSmallM ? m - i0 : kSmallM;
+    const float* ai = a + i0 * lda;
+    T acc[kSmallM][4];
+    for (int i = 0; i < kSmallM; i++)
+      for (int v = 0; v < 4; v++) acc[i][v] = V::zero();
+    for (int64_t q = 0; q < k; q++) {
+      const float* bq = p.b + q * p.ldb + j0;
+      const T b0 = V::load(bq), b1 = V::load(bq + W), b2 = V::load(bq + 2 * W), b3 = V::load(bq + 3 * W);
+      for (int64_t i = 0; i < mi; i++) {
+        const T x = V::set1(ai[i * lda + q]);
+        acc[i][0] = V::fmadd(x, b0, acc[i][0]);
+        acc[i][1] = V::fmadd(x, b1, acc[i][1]);
+        acc[i][2] = V::fmadd(x, b2, acc[i][2]);
+        acc[i][3] = V::fmadd(x, b3, acc[i][3]);
+      }
+    }
+    for (int64_t i = 0; i < mi; i++) {
+      float* c = p.c + (i0 + i) * p.ldc + j0;
+      for (int v = 0; v < 4; v++) {
+        T r = V::mul(V::set1(p.alpha), acc[i][v]);
+        if (p.beta != 0.0f) r = V::fmadd(V::set1(p.alpha), acc[i][v], V::mul(V::set1(p.beta), V::load(c + v * W)));
+        V::store(c + v * W, r);
+      }
+    }
+    }
+  }
+  for (; j0 + W <= n; j0 += W) {
+    for (int64_t i0 = 0; i0 < m; i0 += kSmallM) {
+    const int64_t mi = m - i0 < kSmallM ? m - i0 : kSmallM;
+    const float* ai = a + i0 * lda;
+    T acc[kSmallM];
+    for (int i = 0; i < kSmallM; i++) acc[i] = V::zero();
+    for (int64_t q = 0; q < k; q++) {
+      const T b0 = V::load(p.b + q * p.ldb + j0);
+      for (int64_t i = 0; i < mi; i++) acc[i] = V::fmadd(V::set1(ai[i * lda + q]), b0, acc[i]);
+    }
+    for (int64_t i = 0; i < mi; i++) {
+      float* c = p.c + (i0 + i) * p.ldc + j0;
+      T r = V::mul(V::set1(p.alpha), acc[i]);
+      if (p.beta != 0.0f) r = V::fmadd(V::set1(p.alpha), acc[i], V::mul(V::set1(p.beta), V::load(c)));
+      V::store(c, r);
+    }
+    }
+  }
+  for (; j0 < n; j0++) {
+    for (int64_t i = 0; i < m; i++) {
+      float s = 0.0f;
+      for (int64_t q = 0; q < k; q++) s = std::fma(a[i * lda + q], p.b[q * p.ldb + j0], s);
+      float* c = p.c + i * p.ldc + j0;
+      *c = small_update(p.alpha, s, p.beta, c);
+    }
+  }
+}
+
+// Entry point: `work` holds at least m · k floats (for a transposed A).
+template <class V>
+void gemm_small_m(const GemmProblem& p, float* work) {
+  int64_t lda;
+  const float* a = small_a_rows(p, work, &lda);
+  if (p.trans_b) small_m_bt<V>(p, a, lda);
+  else small_m_b<V>(p, a, lda);
+}

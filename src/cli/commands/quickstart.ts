@@ -1,0 +1,49 @@
+/** `rft quickstart` (what `npm start` runs): SFT then RFT end to end on a model it builds, offline. */
+import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { FULL_PLAN, SMALL_PLAN, runQuickstart, summaryTable, withOverrides } from '../quickstart.js';
+import { CliError } from '../errors.js';
+import { Progress } from '../progress.js';
+
+export function register(program: Command): void {
+  program
+    .command('quickstart')
+    .description('build a small model, SFT it on a generated task, then RFT it with GRPO; prints held-out accuracy before and after')
+    .option('--out <dir>', 'run directory', 'runs/quickstart')
+    .option('--small', 'a much smaller pipeline (a couple of minutes; what the test suite runs)')
+    .option('--plan <file>', 'a JSON file overriding parts of the plan (e.g. {"rft": {"steps": 50}, "trainSize": 2000})')
+    .option('--json', 'print summary.json as the last line')
+    .action(async (o: { out: string; small?: boolean; plan?: string; json?: boolean }) => {
+      let plan = o.small ? SMALL_PLAN : FULL_PLAN;
+      if (o.plan) {
+        try {
+          plan = withOverrides(plan, JSON.parse(readFileSync(o.plan, 'utf8')));
+        } catch (e) {
+          throw new CliError(`--plan ${o.plan}: ${(e as Error).message}`);
+        }
+      }
+      let bar: Progress | undefined;
+      const log = (m: string) => (bar ? bar.log(m) : process.stderr.write(m + '\n'));
+      const run = runQuickstart(plan, o.out, {
+        log,
+        onSftStep: (step, total, m) => (bar ??= new Progress('SFT')).update(step, total, { loss: m.loss, 'tok/s': Math.round(m.tokens_per_s) }),
+        onRftStep: (step, total, m) => {
+          if (step === 1) {
+            bar?.done();
+            bar = new Progress('RFT');
+          }
+          bar!.update(step, total, { reward: m.reward_mean, entropy: m.entropy, len: m.completion_len_mean, 'sample tok/s': Math.round(m.sample_tokens_per_s) });
+        },
+      });
+      const summary = await run.catch((e: Error) => {
+        bar?.done();
+        throw new CliError(e.message, 1);
+      });
+      bar?.done();
+      const out = resolve(o.out);
+      console.log('\n' + summaryTable(summary));
+      console.log(`\nadapter: ${join(out, 'rft', 'adapter')}\nreport:  ${join(out, 'rft', 'report.md')}\nsummary: ${join(out, 'summary.json')}`);
+      if (o.json) console.log(JSON.stringify(summary));
+    });
+}

@@ -1,0 +1,197 @@
+/**
+ * The quickstart: both stages end to end, offline, on a model it builds itself.
+ *
+ *   1. generate a built-in task (countdown in its compact style) and hold out problems never trained on
+ *   2. `rft model init`: a small character-level Llama over the data's characters
+ *   3. SFT (full weights: the model starts from random) on the teacher solutions
+ *   4. `rft dataset from-sft`: the RFT set from the SFT data
+ *   5. GRPO with a LoRA adapter and a format + correctness evaluator
+ *   6. held-out accuracy before and after RFT, the adapter, a report, and summary.json
+ *
+ * Everything is seeded, so a run is reproducible; the plan below is the only place its sizes live.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generateExamples, splitRows, fromSft, writeJsonl } from '../data/index.js';
+import { initModel, type InitSpec } from '../model/init.js';
+import type { Row } from '../contracts/row.js';
+import { makePolicy, makeScorer } from '../train/setup.js';
+import { runSft, type SftConfig } from '../train/sft/trainer.js';
+import { runRftLoop, type RftLoopConfig } from '../train/grpo/trainer.js';
+import { writeReport } from '../train/report.js';
+import type { HeldoutResult } from '../train/evaluate.js';
+import type { StepMetrics } from '../train/grpo/step.js';
+
+export interface QuickstartPlan {
+  task: 'countdown';
+  knobs: Record<string, unknown>;
+  trainSize: number;
+  heldoutSize: number;
+  seed: number;
+  model: Omit<InitSpec, 'vocabFrom' | 'seed' | 'dtype'>;
+  sft: SftConfig;
+  lora: { loraRank: number; loraAlpha: number; loraDropout: number; targetModules: string[] };
+  rft: RftLoopConfig;
+  evaluator: unknown;
+}
+
+const LORA_ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
+/** Format (think, then answer) 0.2 + countdown correctness 0.8 (itself with partial credit). */
+export const QUICKSTART_EVALUATOR = {
+  type: 'weighted',
+  components: [
+    { evaluator: { type: 'format', tags: ['think', 'answer'] }, weight: 0.2 },
+    { evaluator: 'countdown', weight: 0.8 },
+  ],
+};
+
+function rftConfig(o: Partial<RftLoopConfig>): RftLoopConfig {
+  return {
+    rolloutsPerPrompt: 8, promptsPerStep: 16, temperature: 1, topP: 1, topK: 0, maxNewTokens: 96,
+    policyUpdates: 1, miniBatches: 1, rewardScaling: 'group', maskTruncated: false, dropZeroVarianceGroups: true,
+    maxGradNorm: 1, weightDecay: 0,
+    loss: { lossType: 'grpo', importanceSampling: 'token', epsilonLow: 0.2, epsilonHigh: 0.28, klBeta: 0, maxCompletionLength: 96 },
+    epochs: 1, steps: 100, learningRate: 2e-3, schedule: 'constant', warmupSteps: 0, seed: 1,
+    evalEvery: 0, evalSamples: 8, passThreshold: 1, checkpointEvery: 0,
+    ...o,
+  };
+}
+
+/** The default quickstart: about 15 minutes on 2 cores. */
+export const FULL_PLAN: QuickstartPlan = {
+  task: 'countdown',
+  knobs: { count: 3, 'num-min': 1, 'num-max': 20, 'target-min': 1, 'target-max': 60, style: 'compact' },
+  trainSize: 4000,
+  heldoutSize: 200,
+  seed: 1,
+  model: { arch: 'llama', hidden: 128, layers: 4, heads: 4, kvHeads: 2, intermediate: 384, tieEmbeddings: true, ropeTheta: 10000, maxPositions: 256, rmsNormEps: 1e-5 },
+  sft: { epochs: 3, batchSize: 32, maxLength: 160, learningRate: 3e-3, schedule: 'cosine', warmupSteps: 30, weightDecay: 0, maxGradNorm: 1, seed: 1, evalEvery: 0, maxNewTokens: 96, passThreshold: 1 },
+  lora: { loraRank: 16, loraAlpha: 32, loraDropout: 0, targetModules: LORA_ALL },
+  rft: rftConfig({}),
+  evaluator: QUICKSTART_EVALUATOR,
+};
+
+/** A small version for the test suite (a couple of minutes). */
+export const SMALL_PLAN: QuickstartPlan = {
+  ...FULL_PLAN,
+  trainSize: 600,
+  heldoutSize: 48,
+  model: { ...FULL_PLAN.model, hidden: 64, layers: 2, intermediate: 192 },
+  sft: { ...FULL_PLAN.sft, epochs: 2 },
+  rft: rftConfig({ steps: 20, promptsPerStep: 8, evalSamples: 4 }),
+};
+
+/** The plan with parts replaced: top-level fields, and fields inside model / sft / lora / rft / rft.loss / knobs. */
+export function withOverrides(plan: QuickstartPlan, o: Record<string, unknown>): QuickstartPlan {
+  const out: Record<string, unknown> = { ...plan };
+  for (const [k, v] of Object.entries(o)) {
+    if (!(k in plan)) throw new Error(`unknown plan field "${k}"; fields: ${Object.keys(plan).join(', ')}`);
+    const cur = (plan as unknown as Record<string, unknown>)[k];
+    if (cur && typeof cur === 'object' && !Array.isArray(cur) && v && typeof v === 'object' && !Array.isArray(v)) {
+      const merged: Record<string, unknown> = { ...(cur as object) };
+      for (const [k2, v2] of Object.entries(v)) {
+        const c2 = merged[k2];
+        merged[k2] = c2 && typeof c2 === 'object' && !Array.isArray(c2) && v2 && typeof v2 === 'object' ? { ...c2, ...v2 } : v2;
+      }
+      out[k] = merged;
+    } else out[k] = v;
+  }
+  return out as unknown as QuickstartPlan;
+}
+
+export interface QuickstartSummary {
+  task: string;
+  sft: { pass1: number; mean_reward: number; pass1_sampled: number; pass_at_k: number };
+  rft: { pass1: number; mean_reward: number; pass1_sampled: number; pass_at_k: number };
+  k: number;
+  heldout_size: number;
+  wall_s: number;
+  seconds: { data: number; sft: number; rft: number };
+}
+
+const pick = (r: HeldoutResult) => ({ pass1: r.pass1, mean_reward: r.mean_reward, pass1_sampled: r.pass1_sampled, pass_at_k: r.pass_at_k });
+
+export interface QuickstartHooks {
+  log: (msg: string) => void;
+  onSftStep?: (step: number, total: number, m: { loss: number; tokens_per_s: number }) => void;
+  onRftStep?: (step: number, total: number, m: StepMetrics) => void;
+}
+
+export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks: QuickstartHooks): Promise<QuickstartSummary> {
+  const t0 = performance.now();
+  const out = resolve(outDir);
+  for (const sub of ['data', 'model', 'sft', 'rft']) rmSync(join(out, sub), { recursive: true, force: true });
+  mkdirSync(join(out, 'data'), { recursive: true });
+
+  // 1. data: one generated set with unique prompts, split so held-out problems are never trained on
+  const { examples } = await generateExamples(plan.task, { n: plan.trainSize + plan.heldoutSize, seed: plan.seed, outDir: join(out, 'data'), knobs: plan.knobs });
+  const { train, eval: heldout } = splitRows(examples, { eval: plan.heldoutSize, seed: plan.seed });
+  const sftTrain = train.map((e) => e.sft as Row);
+  const heldoutRows = heldout.map((e) => e.rft as Row);
+  await writeJsonl(join(out, 'data', 'sft.jsonl'), sftTrain);
+  await writeJsonl(join(out, 'data', 'heldout.jsonl'), heldoutRows);
+  // 4 (prepared here). the RFT set from the SFT data, keeping countdown's {numbers, target} reference
+  const converted = fromSft(sftTrain, { keepGroundTruth: true });
+  await writeJsonl(join(out, 'data', 'rft.jsonl'), converted.rows);
+  hooks.log(`data: ${sftTrain.length} SFT rows, ${converted.rows.length} RFT rows (from-sft), ${heldoutRows.length} held-out problems`);
+
+  // 2. a character-level model over exactly the characters the task uses
+  const chars = new Set<string>();
+  for (const e of examples) for (const m of (e.sft as Row).messages) for (const ch of m.content ?? '') chars.add(ch);
+  const vocabFile = join(out, 'data', 'vocab.txt');
+  writeFileSync(vocabFile, [...chars].sort().join(''));
+  initModel(join(out, 'model'), { ...plan.model, vocabFrom: vocabFile, seed: plan.seed, dtype: 'F32' }, true);
+  const t1 = performance.now();
+
+  const scorer = await makeScorer(JSON.stringify(plan.evaluator), { timeoutMs: 30000, concurrency: 4 });
+  try {
+    // 3. SFT, full weights
+    const sftPolicy = makePolicy({ model: join(out, 'model'), full: true, ...plan.lora, seed: plan.seed });
+    hooks.log('stage 1: SFT on teacher solutions');
+    await runSft({
+      policy: sftPolicy, tokenizer: sftPolicy.chat, train: sftTrain, config: plan.sft, runDir: join(out, 'sft'), saveAs: 'model',
+      onStep: hooks.onSftStep,
+    });
+    const t2 = performance.now();
+
+    // 5. GRPO with LoRA on the SFT model; the loop evaluates held-out accuracy before (= SFT alone) and after
+    hooks.log('stage 2: RFT (GRPO, LoRA) with a format + correctness evaluator');
+    const policy = makePolicy({ model: join(out, 'sft', 'model'), ...plan.lora, seed: plan.seed });
+    const result = await runRftLoop({
+      policy, tokenizer: policy.chat, score: scorer.score, train: converted.rows, heldout: heldoutRows,
+      config: plan.rft, runDir: join(out, 'rft'), recordedConfig: { evaluator: plan.evaluator, quickstart: true },
+      onStep: hooks.onRftStep,
+      onEval: (step, r) => hooks.log(`held-out @ RFT step ${step}: pass@1 ${r.pass1.toFixed(3)} (greedy), mean reward ${r.mean_reward.toFixed(3)}, pass@1 sampled ${r.pass1_sampled.toFixed(3)}, pass@${r.k} ${r.pass_at_k.toFixed(3)}`),
+    });
+    writeReport(join(out, 'rft'));
+    const t3 = performance.now();
+    const summary: QuickstartSummary = {
+      task: plan.task,
+      sft: pick(result.initialEval!),
+      rft: pick(result.finalEval!),
+      k: plan.rft.evalSamples,
+      heldout_size: heldoutRows.length,
+      wall_s: (t3 - t0) / 1000,
+      seconds: { data: (t1 - t0) / 1000, sft: (t2 - t1) / 1000, rft: (t3 - t2) / 1000 },
+    };
+    writeFileSync(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    return summary;
+  } finally {
+    await scorer.close();
+  }
+}
+
+export function summaryTable(s: QuickstartSummary): string {
+  const f = (v: number) => (v * 100).toFixed(1).padStart(6) + '%';
+  const r = (v: number) => v.toFixed(3).padStart(7);
+  return [
+    `held-out: ${s.heldout_size} ${s.task} problems never seen in training`,
+    '',
+    `                     pass@1 greedy   mean reward   pass@1 sampled   pass@${s.k}`,
+    `  after SFT          ${f(s.sft.pass1)}         ${r(s.sft.mean_reward)}       ${f(s.sft.pass1_sampled)}        ${f(s.sft.pass_at_k)}`,
+    `  after SFT + RFT    ${f(s.rft.pass1)}         ${r(s.rft.mean_reward)}       ${f(s.rft.pass1_sampled)}        ${f(s.rft.pass_at_k)}`,
+    '',
+    `wall time ${s.wall_s.toFixed(0)} s (data ${s.seconds.data.toFixed(0)} s, SFT ${s.seconds.sft.toFixed(0)} s, RFT ${s.seconds.rft.toFixed(0)} s)`,
+  ].join('\n');
+}

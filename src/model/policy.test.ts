@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initModel, type InitSpec } from './init.js';
+import { loadModel, loadTokenizer } from './load.js';
+import { TransformerPolicy } from './policy.js';
+import { addLora, saveAdapter, loadAdapter } from './lora.js';
+import { Rng, noGrad } from '../engine/index.js';
+import type { Sequence } from '../contracts/policy-engine.js';
+
+const spec: InitSpec = {
+  arch: 'qwen2', hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 48, vocabFrom: 'chars', tieEmbeddings: true,
+  ropeTheta: 10000, maxPositions: 256, rmsNormEps: 1e-6, seed: 3, dtype: 'F32', initStd: 0.2,
+};
+
+function tinyModelDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rft-policy-'));
+  initModel(dir, spec);
+  return dir;
+}
+
+const lora = { r: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj', 'up_proj'] as never[] };
+
+function policyFor(dir: string, extra: Partial<ConstructorParameters<typeof TransformerPolicy>[2]> = {}) {
+  const model = loadModel(dir);
+  return new TransformerPolicy(model, loadTokenizer(dir, model), { lora, seed: 1, baseModelPath: dir, ...extra });
+}
+
+/** Puts random values into the (zero-initialised) LoRA B matrices so the adapter changes the model. */
+function perturb(policy: TransformerPolicy, seed: number) {
+  const rng = new Rng(seed);
+  for (const L of policy.model.layers) for (const p of Object.values(L.proj)) if (p.lora) for (let i = 0; i < p.lora.B.size; i++) p.lora.B.data[i] = rng.normal() * 0.3;
+}
+
+test('sampled log-probs agree with teacher-forced ones within 1e-4 (the ratio GRPO relies on)', async () => {
+  const policy = policyFor(tinyModelDir());
+  perturb(policy, 2);
+  const chat = policy.chat;
+  const prompts = [chat.applyChatTemplate([{ role: 'user', content: 'hi' }], { addGenerationPrompt: true }), chat.applyChatTemplate([{ role: 'user', content: 'a longer prompt' }], { addGenerationPrompt: true })];
+  const samples = await policy.sample({ prompts, n: 3, maxNewTokens: 12, temperature: 0.7, seed: 5 });
+  assert.equal(samples.length, 6);
+  const seqs = samples.map((s) => ({ prompt: prompts[s.prompt], completion: s.tokens }));
+  const tf = await policy.logprobs(seqs, { temperature: 0.7 });
+  samples.forEach((s, i) => s.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - tf[i][j]) < 1e-4, `sample ${i} token ${j}: ${lp} vs ${tf[i][j]}`)));
+});
+
+test('the reference policy is the model without the adapter', async () => {
+  const dir = tinyModelDir();
+  const policy = policyFor(dir);
+  perturb(policy, 4);
+  const seqs: Sequence[] = [{ prompt: [5, 6, 7], completion: [8, 9] }];
+  const ref = await policy.logprobs(seqs, { reference: true });
+  const base = loadModel(dir);
+  const { logprobs } = await import('./logprobs.js');
+  const expected = logprobs(base, seqs);
+  ref[0].forEach((v, j) => assert.ok(Math.abs(v - expected[0][j]) < 1e-5));
+  const adapted = await policy.logprobs(seqs);
+  assert.ok(Math.abs(adapted[0][0] - ref[0][0]) > 1e-4, 'the adapter changes the policy');
+});
+
+test('forwardBackward gives the loss the current log-probs and the same gradient whether or not the batch is split', async () => {
+  const dir = tinyModelDir();
+  const seqs: Sequence[] = [
+    { prompt: [3, 4, 5], completion: [6, 7, 8, 9] },
+    { prompt: [10, 11], completion: [12] },
+    { prompt: [13, 14, 15, 16, 17], completion: [18, 19] },
+  ];
+  const weights = [[1, -2, 0.5, 1], [3], [-1, 2]];
+  const grads: Float32Array[][] = [];
+  for (const maxBatchTokens of [4096, 8]) {
+    const policy = policyFor(dir, { maxBatchTokens });
+    perturb(policy, 7);
+    const expected = await policy.logprobs(seqs);
+    let seen: Float32Array[] = [];
+    const { loss } = await policy.forwardBackward(seqs, (lps) => {
+      seen = lps;
+      return { loss: lps.reduce((a, l, i) => a + l.reduce((b, v, j) => b + v * weights[i][j], 0), 0), dlogp: weights };
+    });
+    seen.forEach((l, i) => l.forEach((v, j) => assert.ok(Math.abs(v - expected[i][j]) < 1e-5)));
+    assert.ok(Number.isFinite(loss));
+    grads.push(policy.model.layers.flatMap((L) => Object.values(L.proj)).filter((p) => p.lora).flatMap((p) => [Float32Array.from(p.lora!.A.grad!), Float32Array.from(p.lora!.B.grad!)]));
+  }
+  grads[0].forEach((g, i) => g.forEach((v, j) => assert.ok(Math.abs(v - grads[1][i][j]) <= 1e-5 + 1e-4 * Math.abs(v), `grad ${i}[${j}]: ${v} vs ${grads[1][i][j]}`)));
+});
+
+test('training state round-trips: a restored policy takes the same next step', async () => {
+  const dir = tinyModelDir();
+  const seqs: Sequence[] = [{ prompt: [3, 4], completion: [5, 6, 7] }];
+  const lossFn = (lps: Float32Array[]) => ({ loss: -lps[0].reduce((a, b) => a + b, 0), dlogp: [lps[0].map(() => -1)] });
+  const a = policyFor(dir);
+  for (let i = 0; i < 2; i++) {
+    await a.forwardBackward(seqs, lossFn);
+    await a.optimStep({ lr: 0.01 });
+  }
+  const ckpt = mkdtempSync(join(tmpdir(), 'rft-policy-ckpt-'));
+  await a.saveTrainingState(ckpt);
+  const b = policyFor(dir);
+  await b.loadTrainingState(ckpt);
+  for (const p of [a, b]) {
+    await p.forwardBackward(seqs, lossFn);
+    await p.optimStep({ lr: 0.01 });
+  }
+  const [la, lb] = [await a.logprobs(seqs), await b.logprobs(seqs)];
+  assert.deepEqual(Array.from(la[0]), Array.from(lb[0]));
+  const other = policyFor(dir, { lora: { ...lora, targetModules: ['q_proj'] as never[] } });
+  await assert.rejects(other.loadTrainingState(ckpt), /different LoRA settings/);
+});
+
+test('continuing from an adapter: it becomes the reference, and the saved adapter folds both into one PEFT adapter for the original base', async () => {
+  const dir = tinyModelDir();
+  // a first-stage adapter
+  const sftDir = mkdtempSync(join(tmpdir(), 'rft-sft-adapter-'));
+  const m0 = loadModel(dir);
+  addLora(m0, { ...lora, targetModules: ['q_proj', 'v_proj'] as never[] }, new Rng(9));
+  for (const L of m0.layers) for (const p of Object.values(L.proj)) if (p.lora) for (let i = 0; i < p.lora.B.size; i++) p.lora.B.data[i] = Math.sin(i) * 0.3;
+  saveAdapter(m0, sftDir);
+  const seqs: Sequence[] = [{ prompt: [20, 21, 22], completion: [23, 24, 25] }];
+  const { logprobs } = await import('./logprobs.js');
+  const sftLogprobs = noGrad(() => logprobs(m0, seqs));
+
+  const policy = policyFor(dir, { initAdapter: sftDir });
+  const ref = await policy.logprobs(seqs, { reference: true });
+  ref[0].forEach((v, j) => assert.ok(Math.abs(v - sftLogprobs[0][j]) < 1e-5, 'the reference is the SFT policy'));
+  perturb(policy, 11);
+  const now = await policy.logprobs(seqs);
+  const out = mkdtempSync(join(tmpdir(), 'rft-combined-'));
+  await policy.saveAdapter(out);
+  const fresh = loadModel(dir);
+  loadAdapter(fresh, out);
+  const reloaded = noGrad(() => logprobs(fresh, seqs));
+  now[0].forEach((v, j) => assert.ok(Math.abs(v - reloaded[0][j]) < 1e-4, `token ${j}: ${v} vs ${reloaded[0][j]}`));
+});
