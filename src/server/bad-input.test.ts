@@ -28,6 +28,12 @@ async function post(path: string, body: string | object, headers: Record<string,
   return { status: res.status, body: JSON.parse(text) as ErrorBody, headers: res.headers };
 }
 
+/** Polls until cond holds (at most 10 s, then fails instead of hanging). */
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(cond(), 'timed out waiting');
+}
+
 const ok = { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 };
 
 const battery: [string, string | object, number, string | null, RegExp][] = [
@@ -126,8 +132,8 @@ test('API key: 401 without or with a wrong key, 200 with it; /health stays open'
 test('overload: a full queue answers 429 with Retry-After; shutting down answers 503', async () => {
   const s = await startServer(fx.modelDir, { maxBatch: 1, maxQueue: 1 });
   try {
-    const long = fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ok, max_tokens: 150 }) });
-    while (s.server.scheduler.load.running === 0) await new Promise((r) => setTimeout(r, 5));
+    const long = fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ok, max_tokens: 300, ignore_eos: true }) });
+    await waitFor(() => s.server.scheduler.load.running > 0);
     // One request waits in the queue (batch of 1 busy); the rest find the queue full.
     const more = await Promise.all([1, 2, 3].map(() => post('/v1/chat/completions', ok, {}, s.url)));
     const limited = more.filter((r) => r && r.status === 429);

@@ -181,7 +181,7 @@ test('a client that disconnects mid-stream cancels its request', async () => {
   const ac = new AbortController();
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
-    body: JSON.stringify({ model: 'tiny', messages, max_tokens: 400, stream: true }),
+    body: JSON.stringify({ model: 'tiny', messages, max_tokens: 400, stream: true, ignore_eos: true }),
   });
   const reader = res.body!.getReader();
   await reader.read();
@@ -200,7 +200,8 @@ test('a client that gives up on a non-streamed request cancels it too', async ()
     method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
     body: JSON.stringify({ model: 'tiny', prompt: 'abc', max_tokens: 450, ignore_eos: true }),
   }).catch((e: Error) => e);
-  while (server.scheduler.load.running === 0) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 2000 && server.scheduler.load.running === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(server.scheduler.load.running > 0, 'the request started');
   ac.abort();
   assert.ok((await req) instanceof Error);
   let running = -1;
