@@ -13,6 +13,8 @@ import { register as registerDataset } from './commands/dataset.js';
 import { register as registerEvaluator } from './commands/evaluator.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerQuickstart } from './commands/quickstart.js';
+import { register as registerServe } from './commands/serve.js';
+import { register as registerExport } from './commands/export.js';
 
 export { CliError };
 
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerEvaluator(program);
   registerTrain(program);
   registerQuickstart(program);
+  registerServe(program);
+  registerExport(program);
   return program;
 }
 
