@@ -6,6 +6,7 @@
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { rng as uniformRng } from './reference/testing.js';
 import { rawAddon, adapt, type NativeAddon } from './native.js';
 import * as ref from './reference/gemm.js';
 
@@ -21,22 +22,17 @@ const A = (): NativeAddon => addon!;
 /** Thread counts to try: 1, 2 and 3 where allowed (setThreads accepts up to 2 × cores). */
 const maxThreads = (): number => Math.min(3, 2 * A().availableCores());
 
-/** Deterministic uniform [-1, 1) floats (mulberry32). */
+/** Deterministic uniform [-1, 1) floats (the kernels' shared seeded generator, rescaled). */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  };
+  const u = uniformRng(seed);
+  return () => 2 * u() - 1;
 }
 function randomArray(n: number, r: () => number): Float32Array {
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = r();
   return x;
 }
+
 
 type Case = { ta: boolean; tb: boolean; m: number; n: number; k: number; alpha: number; beta: number; pad: number };
 
