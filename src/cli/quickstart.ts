@@ -31,6 +31,8 @@ export interface QuickstartPlan {
   model: Omit<InitSpec, 'vocabFrom' | 'seed' | 'dtype'>;
   sft: SftConfig;
   lora: { loraRank: number; loraAlpha: number; loraDropout: number; targetModules: string[] };
+  /** RFT on every weight (saves a model folder) instead of a LoRA adapter. */
+  rftFull: boolean;
   rft: RftLoopConfig;
   evaluator: unknown;
 }
@@ -71,6 +73,7 @@ export const FULL_PLAN: QuickstartPlan = {
   model: { arch: 'llama', hidden: 128, layers: 4, heads: 4, kvHeads: 2, intermediate: 384, tieEmbeddings: true, ropeTheta: 10000, maxPositions: 256, rmsNormEps: 1e-5 },
   sft: { epochs: 3, batchSize: 32, maxLength: 160, learningRate: 3e-3, schedule: 'cosine', warmupSteps: 30, weightDecay: 0, maxGradNorm: 1, seed: 1, evalEvery: 0, maxNewTokens: 96, passThreshold: 1 },
   lora: { loraRank: 16, loraAlpha: 32, loraDropout: 0, targetModules: LORA_ALL },
+  rftFull: false,
   rft: rftConfig({}),
   evaluator: QUICKSTART_EVALUATOR,
 };
@@ -160,10 +163,10 @@ export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks:
 
     // 5. GRPO with LoRA on the SFT model; the loop evaluates held-out accuracy before (= SFT alone) and after
     hooks.log('stage 2: RFT (GRPO, LoRA) with a format + correctness evaluator');
-    const policy = makePolicy({ model: join(out, 'sft', 'model'), ...plan.lora, seed: plan.seed });
+    const policy = makePolicy({ model: join(out, 'sft', 'model'), ...plan.lora, full: plan.rftFull, seed: plan.seed });
     const result = await runRftLoop({
       policy, tokenizer: policy.chat, score: scorer.score, train: converted.rows, heldout: heldoutRows,
-      config: plan.rft, runDir: join(out, 'rft'), recordedConfig: { evaluator: plan.evaluator, quickstart: true },
+      config: plan.rft, runDir: join(out, 'rft'), saveAs: plan.rftFull ? 'model' : 'adapter', recordedConfig: { evaluator: plan.evaluator, quickstart: true, full: plan.rftFull },
       onStep: hooks.onRftStep,
       onEval: (step, r) => hooks.log(`held-out @ RFT step ${step}: pass@1 ${r.pass1.toFixed(3)} (greedy), mean reward ${r.mean_reward.toFixed(3)}, pass@1 sampled ${r.pass1_sampled.toFixed(3)}, pass@${r.k} ${r.pass_at_k.toFixed(3)}`),
     });

@@ -43,7 +43,7 @@ export function register(program: Command): void {
       bar?.done();
       const out = resolve(o.out);
       console.log('\n' + summaryTable(summary));
-      console.log(`\nadapter: ${join(out, 'rft', 'adapter')}\nreport:  ${join(out, 'rft', 'report.md')}\nsummary: ${join(out, 'summary.json')}`);
+      console.log(`\n${plan.rftFull ? 'model:  ' : 'adapter:'} ${join(out, 'rft', plan.rftFull ? 'model' : 'adapter')}\nreport:  ${join(out, 'rft', 'report.md')}\nsummary: ${join(out, 'summary.json')}`);
       if (o.json) console.log(JSON.stringify(summary));
     });
 }
