@@ -162,7 +162,7 @@ export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks:
     const t2 = performance.now();
 
     // 5. GRPO with LoRA on the SFT model; the loop evaluates held-out accuracy before (= SFT alone) and after
-    hooks.log('stage 2: RFT (GRPO, LoRA) with a format + correctness evaluator');
+    hooks.log(`stage 2: RFT (GRPO, ${plan.rftFull ? 'all weights' : 'LoRA'}) with a format + correctness evaluator`);
     const policy = makePolicy({ model: join(out, 'sft', 'model'), ...plan.lora, full: plan.rftFull, seed: plan.seed });
     const result = await runRftLoop({
       policy, tokenizer: policy.chat, score: scorer.score, train: converted.rows, heldout: heldoutRows,
