@@ -22,7 +22,7 @@ test('rft quickstart --small runs both stages end to end and writes summary.json
   }
   assert.ok(summary.wall_s > 0);
   for (const f of ['data/sft.jsonl', 'data/rft.jsonl', 'data/heldout.jsonl', 'model/config.json', 'sft/model/model.safetensors', 'sft/metrics.jsonl',
-    'rft/adapter/adapter_config.json', 'rft/metrics.jsonl', 'rft/eval.jsonl', 'rft/report.md', 'rft/reward.svg']) {
+    'rft/model/model.safetensors', 'rft/metrics.jsonl', 'rft/eval.jsonl', 'rft/report.md', 'rft/reward.svg']) {
     assert.ok(existsSync(join(out, f)), `missing ${f}`);
   }
   // held-out problems are never trained on

@@ -54,7 +54,7 @@ function rftConfig(o: Partial<RftLoopConfig>): RftLoopConfig {
     policyUpdates: 1, miniBatches: 1, rewardScaling: 'group', maskTruncated: false, dropZeroVarianceGroups: true,
     maxGradNorm: 1, weightDecay: 0,
     loss: { lossType: 'grpo', importanceSampling: 'token', epsilonLow: 0.2, epsilonHigh: 0.28, klBeta: 0, maxCompletionLength: 96 },
-    epochs: 1, steps: 100, learningRate: 5e-4, schedule: 'constant', warmupSteps: 0, seed: 1,
+    epochs: 1, steps: 100, learningRate: 2e-4, schedule: 'constant', warmupSteps: 0, seed: 1,
     evalEvery: 0, evalSamples: 8, passThreshold: 1, checkpointEvery: 0,
     ...o,
   };
@@ -63,18 +63,18 @@ function rftConfig(o: Partial<RftLoopConfig>): RftLoopConfig {
 /** The default quickstart: about 15 minutes on 2 cores. */
 export const FULL_PLAN: QuickstartPlan = {
   task: 'countdown',
-  // Measured so far (see the README's quickstart section): these settings give the SFT model
-  // ≈10% greedy / 30% pass@8 on held-out problems; a larger RFT learning rate for LoRA (≥ 2e-3)
-  // collapsed the policy, 5e-4 keeps it stable.
+  // Measured (README "Quickstart"): 6 SFT epochs give the model ≈37% greedy / 78% pass@8 on held-out
+  // problems, and full-weight GRPO at lr 2e-4 turns much of that pass@8 into pass@1 within ~100 steps.
+  // LoRA RFT on this 0.8M-parameter model learned far more slowly per step (lr ≥ 2e-3 collapsed it).
   knobs: { count: 3, 'num-min': 1, 'num-max': 15, 'target-min': 1, 'target-max': 30, ops: '+-', style: 'compact' },
   trainSize: 5000,
   heldoutSize: 200,
   seed: 1,
   model: { arch: 'llama', hidden: 128, layers: 4, heads: 4, kvHeads: 2, intermediate: 384, tieEmbeddings: true, ropeTheta: 10000, maxPositions: 256, rmsNormEps: 1e-5 },
-  sft: { epochs: 3, batchSize: 32, maxLength: 160, learningRate: 3e-3, schedule: 'cosine', warmupSteps: 30, weightDecay: 0, maxGradNorm: 1, seed: 1, evalEvery: 0, maxNewTokens: 96, passThreshold: 1 },
+  sft: { epochs: 6, batchSize: 32, maxLength: 160, learningRate: 3e-3, schedule: 'cosine', warmupSteps: 30, weightDecay: 0, maxGradNorm: 1, seed: 1, evalEvery: 0, maxNewTokens: 96, passThreshold: 1 },
   lora: { loraRank: 16, loraAlpha: 32, loraDropout: 0, targetModules: LORA_ALL },
-  rftFull: false,
-  rft: rftConfig({}),
+  rftFull: true,
+  rft: rftConfig({ steps: 120, learningRate: 2e-4, evalEvery: 40 }),
   evaluator: QUICKSTART_EVALUATOR,
 };
 
