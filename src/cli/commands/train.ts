@@ -10,8 +10,7 @@ import { loadRows, makePolicy, makeScorer, type Scorer } from '../../train/setup
 import { runRftLoop, type RftLoopConfig } from '../../train/grpo/trainer.js';
 import { runSft, type SftConfig } from '../../train/sft/trainer.js';
 import { writeReport } from '../../train/report.js';
-import { promptMessages } from '../../rollout/single-turn.js';
-import { fromSftRow, answerPatterns } from '../../data/index.js';
+import { fromSft } from '../../data/index.js';
 import type { Row } from '../../contracts/row.js';
 import type { HeldoutResult } from '../../train/evaluate.js';
 
@@ -61,18 +60,9 @@ export function sftConfig(c: Cfg): SftConfig {
   };
 }
 
-/** SFT rows as prompt rows with ground truth: kept when the row has one, else taken from the answer's tags. */
+/** SFT rows as prompt rows with ground truth: the row's own when it has one, else the answer in its tags. */
 export function heldoutFromSft(rows: Row[]): Row[] {
-  const patterns = answerPatterns({});
-  const out: Row[] = [];
-  for (const r of rows) {
-    if (r.ground_truth !== undefined) out.push({ ...r, messages: promptMessages(r) });
-    else {
-      const c = fromSftRow(r, patterns);
-      if (c.row) out.push(c.row);
-    }
-  }
-  return out;
+  return fromSft(rows, { keepGroundTruth: true }).rows;
 }
 
 export function describeEval(r: HeldoutResult): string {
