@@ -22,8 +22,13 @@ namespace {
 // packing twice costs more than it saves (about 64³).
 constexpr double kParallelMin = 64.0 * 64.0 * 64.0;
 
-// Products with at most this many rows take the ISA's unpacked path (gemm_small.h) when it has one.
+// Products with at most this many rows take the ISA's unpacked path (gemm_small.h) when it has one:
+// up to kSmallRowsBt when B is stored n × k (x · Wᵀ, decoding with up to 16 sequences; the dot
+// products need k ≥ kSmallMinK to pay for their horizontal sums, else packing B is cheaper), and
+// up to kSmallRows when B is stored k × n.
 constexpr int64_t kSmallRows = 8;
+constexpr int64_t kSmallRowsBt = 16;
+constexpr int64_t kSmallMinK = 64;
 
 bool cpu_has_avx512() {
   __builtin_cpu_init();
@@ -65,7 +70,10 @@ thread_local Workspace t_workspace;
 
 // Whether a product takes the unpacked few-rows path. Decided once on the whole product (never on
 // a thread's block of it), since the two paths round differently.
-bool use_small(const GemmIsa& isa, const GemmProblem& p) { return isa.small_m && p.m <= kSmallRows; }
+bool use_small(const GemmIsa& isa, const GemmProblem& p) {
+  if (!isa.small_m) return false;
+  return p.trans_b ? p.m <= kSmallRowsBt && p.k >= kSmallMinK : p.m <= kSmallRows;
+}
 
 void run_serial(const GemmIsa& isa, const GemmProblem& p, bool small) {
   if (p.m <= 0 || p.n <= 0) return;

@@ -1,4 +1,4 @@
-// Unpacked GEMM for few rows of C (m ≤ 8, in groups of kSmallM = 4 rows): the products of decoding, y = x · Wᵀ with x a handful
+// Unpacked GEMM for few rows of C (see use_small in gemm_parallel.cc): the products of decoding, y = x · Wᵀ with x a handful
 // of token rows. Packing would copy (and for Wᵀ transpose) all of B to use each element m times;
 // here B is read straight from memory once. Include inside the anonymous namespace of an ISA file
 // after defining a vector-traits class V:
@@ -7,7 +7,8 @@
 // Every C element is computed the same way whichever block or thread it falls in (vector lanes
 // and scalar tails both use a fused multiply-add per term), so results do not depend on threads.
 // The including file includes <cmath> first (std::fma).
-constexpr int64_t kSmallM = 4;
+constexpr int64_t kSmallM = 6;   // rows of A per block for B stored n × k
+constexpr int64_t kSmallMB = 4;  // … and for B stored k × n
 
 // op(A) rows as contiguous (m × k) rows: A itself when untransposed, else a copy into `buf`.
 inline const float* small_a_rows(const GemmProblem& p, float* buf, int64_t* lda) {
@@ -26,40 +27,67 @@ inline float small_update(float alpha, float acc, float beta, const float* c) {
 }
 
 // C (m × n) with B stored n × k (transB): C[i, j] = alpha · dot(A_i, B_j) + beta · C[i, j].
-// Four rows of B at a time, each dot product in its own vector accumulator.
-template <class V>
-void small_m_bt(const GemmProblem& p, const float* a, int64_t lda) {
+// kSmallJ rows of B at a time against kSmallM rows of A, each dot product in its own vector
+// accumulator; the B rows stay in L1 while every group of A rows passes over them. B is read
+// from memory exactly once, so this is a streaming problem, and kSmallJ interleaved short row
+// streams defeat the hardware prefetcher (measured: half the bandwidth of one sequential
+// stream). So the first pass over each block also prefetches B linearly (in address order, into
+// L2) kSmallAheadBytes ahead of where it reads, which restores the sequential rate.
+constexpr int kSmallJ = 4;
+constexpr int64_t kSmallAheadBytes = 16384;
+
+// One block: MI rows of A (compile-time, so the accumulators live in registers) against the
+// kSmallJ rows b[] of B; `pf` non-null on the block's first pass (see kSmallAheadBytes).
+template <class V, int MI>
+inline void small_bt_block(const GemmProblem& p, const float* ai, int64_t lda, const float* const* b, int nj,
+                           float* c, const char* pf) {
   using T = typename V::T;
   constexpr int W = V::W;
-  const int64_t m = p.m, n = p.n, k = p.k, kv = k / W * W;
-  for (int64_t j0 = 0; j0 < n; j0 += 4) {
-    const int nj = static_cast<int>(n - j0 < 4 ? n - j0 : 4);
-    const float* b[4];
-    for (int jj = 0; jj < 4; jj++) b[jj] = p.b + (j0 + (jj < nj ? jj : 0)) * p.ldb;
+  const int64_t k = p.k, kv = k / W * W;
+  T acc[MI][kSmallJ];
+  for (int i = 0; i < MI; i++)
+    for (int jj = 0; jj < kSmallJ; jj++) acc[i][jj] = V::zero();
+  for (int64_t q = 0; q < kv; q += W) {
+    if (pf)  // the block reads kSmallJ · W floats per step: prefetch as many, in address order
+      for (int l = 0; l < kSmallJ * W * 4; l += 64) __builtin_prefetch(pf + q * kSmallJ * 4 + l, 0, 2);
+    T bv[kSmallJ];
+    for (int jj = 0; jj < kSmallJ; jj++) bv[jj] = V::load(b[jj] + q);
+    for (int i = 0; i < MI; i++) {
+      const T x = V::load(ai + i * lda + q);
+      for (int jj = 0; jj < kSmallJ; jj++) acc[i][jj] = V::fmadd(x, bv[jj], acc[i][jj]);
+    }
+  }
+  for (int i = 0; i < MI; i++) {
+    for (int jj = 0; jj < nj; jj++) {
+      float s = V::reduce(acc[i][jj]);
+      for (int64_t q = kv; q < k; q++) s = std::fma(ai[i * lda + q], b[jj][q], s);
+      float* ci = c + i * p.ldc + jj;
+      *ci = small_update(p.alpha, s, p.beta, ci);
+    }
+  }
+}
+
+template <class V>
+void small_m_bt(const GemmProblem& p, const float* a, int64_t lda) {
+  const int64_t m = p.m, n = p.n;
+  for (int64_t j0 = 0; j0 < n; j0 += kSmallJ) {
+    const int nj = static_cast<int>(n - j0 < kSmallJ ? n - j0 : kSmallJ);
+    const float* b[kSmallJ];
+    for (int jj = 0; jj < kSmallJ; jj++) b[jj] = p.b + (j0 + (jj < nj ? jj : 0)) * p.ldb;
+    // Prefetch addresses past the end of B are harmless (a prefetch never faults).
+    const char* pf = reinterpret_cast<const char*>(p.b + j0 * p.ldb) + kSmallAheadBytes;
     for (int64_t i0 = 0; i0 < m; i0 += kSmallM) {
-    const int64_t mi = m - i0 < kSmallM ? m - i0 : kSmallM;
-    const float* ai = a + i0 * lda;
-    T acc[kSmallM][4];
-    for (int i = 0; i < kSmallM; i++)
-      for (int jj = 0; jj < 4; jj++) acc[i][jj] = V::zero();
-    for (int64_t q = 0; q < kv; q += W) {
-      const T b0 = V::load(b[0] + q), b1 = V::load(b[1] + q), b2 = V::load(b[2] + q), b3 = V::load(b[3] + q);
-      for (int64_t i = 0; i < mi; i++) {
-        const T x = V::load(ai + i * lda + q);
-        acc[i][0] = V::fmadd(x, b0, acc[i][0]);
-        acc[i][1] = V::fmadd(x, b1, acc[i][1]);
-        acc[i][2] = V::fmadd(x, b2, acc[i][2]);
-        acc[i][3] = V::fmadd(x, b3, acc[i][3]);
+      const float* ai = a + i0 * lda;
+      float* c = p.c + i0 * p.ldc + j0;
+      const char* f = i0 == 0 ? pf : nullptr;
+      switch (m - i0 < kSmallM ? m - i0 : kSmallM) {
+        case 1: small_bt_block<V, 1>(p, ai, lda, b, nj, c, f); break;
+        case 2: small_bt_block<V, 2>(p, ai, lda, b, nj, c, f); break;
+        case 3: small_bt_block<V, 3>(p, ai, lda, b, nj, c, f); break;
+        case 4: small_bt_block<V, 4>(p, ai, lda, b, nj, c, f); break;
+        case 5: small_bt_block<V, 5>(p, ai, lda, b, nj, c, f); break;
+        default: small_bt_block<V, kSmallM>(p, ai, lda, b, nj, c, f); break;
       }
-    }
-    for (int64_t i = 0; i < mi; i++) {
-      for (int jj = 0; jj < nj; jj++) {
-        float s = V::reduce(acc[i][jj]);
-        for (int64_t q = kv; q < k; q++) s = std::fma(ai[i * lda + q], b[jj][q], s);
-        float* c = p.c + (i0 + i) * p.ldc + j0 + jj;
-        *c = small_update(p.alpha, s, p.beta, c);
-      }
-    }
     }
   }
 }
@@ -73,11 +101,11 @@ void small_m_b(const GemmProblem& p, const float* a, int64_t lda) {
   const int64_t m = p.m, n = p.n, k = p.k;
   int64_t j0 = 0;
   for (; j0 + 4 * W <= n; j0 += 4 * W) {
-    for (int64_t i0 = 0; i0 < m; i0 += kSmallM) {
-    const int64_t mi = m - i0 < kSmallM ? m - i0 : kSmallM;
+    for (int64_t i0 = 0; i0 < m; i0 += kSmallMB) {
+    const int64_t mi = m - i0 < kSmallMB ? m - i0 : kSmallMB;
     const float* ai = a + i0 * lda;
-    T acc[kSmallM][4];
-    for (int i = 0; i < kSmallM; i++)
+    T acc[kSmallMB][4];
+    for (int i = 0; i < kSmallMB; i++)
       for (int v = 0; v < 4; v++) acc[i][v] = V::zero();
     for (int64_t q = 0; q < k; q++) {
       const float* bq = p.b + q * p.ldb + j0;
@@ -101,11 +129,11 @@ void small_m_b(const GemmProblem& p, const float* a, int64_t lda) {
     }
   }
   for (; j0 + W <= n; j0 += W) {
-    for (int64_t i0 = 0; i0 < m; i0 += kSmallM) {
-    const int64_t mi = m - i0 < kSmallM ? m - i0 : kSmallM;
+    for (int64_t i0 = 0; i0 < m; i0 += kSmallMB) {
+    const int64_t mi = m - i0 < kSmallMB ? m - i0 : kSmallMB;
     const float* ai = a + i0 * lda;
-    T acc[kSmallM];
-    for (int i = 0; i < kSmallM; i++) acc[i] = V::zero();
+    T acc[kSmallMB];
+    for (int i = 0; i < kSmallMB; i++) acc[i] = V::zero();
     for (int64_t q = 0; q < k; q++) {
       const T b0 = V::load(p.b + q * p.ldb + j0);
       for (int64_t i = 0; i < mi; i++) acc[i] = V::fmadd(V::set1(ai[i * lda + q]), b0, acc[i]);

@@ -79,6 +79,7 @@ const shapes: [number, number, number][] = [
   [1, 1, 1], [2, 3, 1], [7, 13, 5], [8, 32, 16], [9, 33, 17], [17, 31, 29], [37, 41, 53], [13, 7, 300],
   [65, 97, 263], [3, 531, 11], [40, 1030, 7],
   [4, 70, 37], [1, 130, 300], [6, 67, 33], [8, 20, 40], [9, 67, 33], // m ≤ 8: the unpacked path
+  [13, 67, 300], [16, 70, 64], [11, 9, 129], [16, 40, 63], // 8 < m ≤ 16, k ≥ 64, B stored n × k: unpacked too
 ];
 const transposes: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
 
@@ -188,6 +189,7 @@ describe('native sgemm', { skip }, () => {
       const outs: Float32Array[] = [];
       const bouts: Float32Array[] = [];
       const souts: Float32Array[] = [];
+      const s16: Float32Array[] = [];
       for (let t = 1; t <= 3; t++) {
         A().setThreads(Math.min(t, maxThreads()));
         for (const tb of [false, true]) {
@@ -195,6 +197,9 @@ describe('native sgemm', { skip }, () => {
           A().sgemm(false, tb, sm, sn, sk, 1, sa, sk, sb, tb ? sk : sn, 0, sc, sn);
           souts.push(sc);
         }
+        const sc16 = new Float32Array(16 * sn); // 16 decoding rows against Wᵀ: unpacked, split by columns
+        A().sgemm(false, true, 16, sn, sk, 1, sb.subarray(0, 16 * sk), sk, sb, sk, 0, sc16, sn);
+        s16.push(sc16);
         const c = new Float32Array(m * n);
         A().sgemm(false, true, m, n, k, 1, a, k, b.subarray(0, n * k), k, 0, c, n);
         outs.push(c);
@@ -207,6 +212,7 @@ describe('native sgemm', { skip }, () => {
       assert.deepEqual(bouts[1], bouts[0], `${isa}: batched, 2 threads differ from 1`);
       assert.deepEqual(bouts[2], bouts[0], `${isa}: batched, 3 threads differ from 1`);
       for (let i = 2; i < souts.length; i++) assert.deepEqual(souts[i], souts[i % 2], `${isa}: few rows, threads differ`);
+      for (let i = 1; i < s16.length; i++) assert.deepEqual(s16[i], s16[0], `${isa}: 16 rows against Wᵀ, threads differ`);
     }
   });
 

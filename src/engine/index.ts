@@ -22,7 +22,7 @@ export {
 } from './ops/elementwise.js';
 export { sum, mean, type ReduceOptions } from './ops/reduce.js';
 export { reshape, view, permute, transpose, slice, concat } from './ops/layout.js';
-export { matmul, linear, type MatmulOptions } from './ops/matmul.js';
+export { matmul, linear, fusedLinear, type MatmulOptions, type FusedLinearTerms } from './ops/matmul.js';
 export { rmsnorm, rope, ropeTable, swiglu, softmax, logSoftmax, embedding, dropout } from './ops/nn.js';
 export { attention, type AttentionOptions } from './ops/attention.js';
 export { tokenLogprobs, crossEntropy, entropy } from './ops/loss.js';

@@ -97,6 +97,22 @@ const cases: Case[] = [
   // A tensor used twice: the second gradient contribution must add to the first, not overwrite it.
   { name: 'matmul x·xᵀ (same tensor both sides)', inputs: (r) => [rand(r, [3, 4])], fn: (a) => E.matmul(a, a, { transB: true }) },
   { name: 'matmul xᵀ·x (same tensor both sides)', inputs: (r) => [rand(r, [3, 4])], fn: (a) => E.matmul(a, a, { transA: true }) },
+  // fusedLinear: LoRA projection + residual, each term's gradient through the fused GEMMs.
+  {
+    name: 'fusedLinear low-rank on x itself, bias, residual',
+    inputs: (r) => [rand(r, [2, 3, 5]), frozen(r, [4, 5]), rand(r, [4]), rand(r, [2, 5]), rand(r, [4, 2]), rand(r, [2, 3, 4])],
+    fn: (x, w, b, A, B, res) => E.fusedLinear(x, w, { bias: b, lowRank: { x, A, B, scaling: 1.7 }, residual: res }),
+  },
+  {
+    name: 'fusedLinear low-rank on a separate input (dropout-like), trainable weight',
+    inputs: (r) => [rand(r, [3, 5]), rand(r, [4, 5]), rand(r, [3, 5]), rand(r, [3, 5]), rand(r, [4, 3])],
+    fn: (x, w, xl, A, B) => E.fusedLinear(x, w, { lowRank: { x: E.mul(xl, 0.5), A, B, scaling: 0.25 } }),
+  },
+  {
+    name: 'fusedLinear residual is the input (x + x·wᵀ), frozen low-rank A',
+    inputs: (r) => [rand(r, [3, 4]), rand(r, [4, 4]), frozen(r, [2, 4]), rand(r, [4, 2])],
+    fn: (x, w, A, B) => E.fusedLinear(x, w, { lowRank: { x, A, B, scaling: 2 }, residual: x }),
+  },
   { name: 'linear used twice', inputs: (r) => [rand(r, [3, 4]), rand(r, [2, 4]), rand(r, [2])], fn: (x, w, b) => E.add(E.linear(x, w, b), E.linear(x, w, b)) },
   { name: 'an intermediate used by two ops', inputs: (r) => [rand(r, [5])], fn: (a) => { const y = E.exp(a); return E.mul(y, y); } },
   {

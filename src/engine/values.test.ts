@@ -38,6 +38,8 @@ const cases: [string, () => E.Tensor, number[], number[]][] = [
   ['matmul transB', () => E.matmul(t([1, 2, 3, 4, 5, 6], [2, 3]), t([7, 9, 11, 8, 10, 12], [2, 3]), { transB: true }), [2, 2], [58, 64, 139, 154]],
   ['matmul transA', () => E.matmul(t([1, 4, 2, 5, 3, 6], [3, 2]), t([7, 8, 9, 10, 11, 12], [3, 2]), { transA: true }), [2, 2], [58, 64, 139, 154]],
   ['matmul batched with shared 2-D', () => E.matmul(t([1, 0, 0, 1, 2, 0, 0, 2], [2, 2, 2]), t([1, 2, 3, 4], [2, 2])), [2, 2, 2], [1, 2, 3, 4, 2, 4, 6, 8]],
+  // residual [10, 20] + x·wᵀ [1, 2] + b [0.5, 0] + 0.5·(x·Aᵀ = [3])·Bᵀ ([1.5, −3] with B = [[1], [−2]]) = [13, 19]
+  ['fusedLinear: residual + x·wᵀ + b + s·(x·Aᵀ)·Bᵀ', () => E.fusedLinear(t([1, 2], [1, 2]), t([1, 0, 0, 1], [2, 2]), { bias: t([0.5, 0]), lowRank: { x: t([1, 2], [1, 2]), A: t([1, 1], [1, 2]), B: t([1, -2], [2, 1]), scaling: 0.5 }, residual: t([10, 20], [1, 2]) }), [1, 2], [13, 19]],
   ['linear: x·wᵀ + b with w (out, in)', () => E.linear(t([1, 2], [1, 2]), t([1, 0, 0, 1, 1, 1], [3, 2]), t([0.5, 0, -1])), [1, 3], [1.5, 2, 2]],
   ['dropout p=0 is the identity', () => E.dropout(t([1, 2, 3]), 0, new E.Rng(1)), [3], [1, 2, 3]],
 ];

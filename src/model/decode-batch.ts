@@ -12,7 +12,7 @@
  * adds scaling·(x_g·Aᵀ)·Bᵀ on its own rows g (gathered, then scattered back) — per-row LoRA, one
  * base matmul per projection per step whatever the mix of adapters.
  */
-import { add, attention, embedding, linear, noGrad, reshape, rmsnorm, rope, scope, swiglu, tensor, type Tensor } from '../engine/index.js';
+import { attention, embedding, fusedLinear, linear, noGrad, reshape, rmsnorm, rope, scope, swiglu, tensor, type Tensor } from '../engine/index.js';
 import { loadAdapter, removeLora, getAdapter, AdapterError } from './lora.js';
 import type { LoraWeights, Projection } from './projection.js';
 import { ModelError, type Transformer } from './transformer.js';
@@ -257,7 +257,7 @@ export class DecodeBatch {
       if (g) g.push(b);
       else groups.set(a, [b]);
     });
-    const proj = (p: Projection, h: Tensor): Tensor => projectPerRow(p, h, groups);
+    const proj = (p: Projection, h: Tensor, residual: Tensor | null = null): Tensor => projectPerRow(p, h, groups, residual);
     const slab = this.tCap * this.row;
     let x = embedding(m.embed, ids); // (B, hidden)
     m.layers.forEach((L, li) => {
@@ -280,19 +280,19 @@ export class DecodeBatch {
       const kAll = tensor(K.subarray(0, B * slab), [B, this.tCap, Hkv, D]);
       const vAll = tensor(Vb.subarray(0, B * slab), [B, this.tCap, Hkv, D]);
       const a = attention(q, kAll, vAll, { qStart, kStart });
-      x = add(x, proj(L.proj.o_proj, reshape(a, [B, Hq * D])));
+      x = proj(L.proj.o_proj, reshape(a, [B, Hq * D]), x);
       const h2 = rmsnorm(x, L.postNorm, eps);
       const mm = swiglu(proj(L.proj.gate_proj, h2), proj(L.proj.up_proj, h2));
-      x = add(x, proj(L.proj.down_proj, mm));
+      x = proj(L.proj.down_proj, mm, x);
     });
     const xf = rmsnorm(x, m.finalNorm, eps);
     return linear(xf, m.lmHead.weight, m.lmHead.bias);
   }
 }
 
-/** h (B, in) → (B, out): base weights on every row, plus each adapter's LoRA term on its rows. */
-function projectPerRow(p: Projection, h: Tensor, groups: Map<DetachedAdapter, number[]>): Tensor {
-  const y = linear(h, p.weight, p.bias);
+/** h (B, in) → (B, out) (+ residual): base weights on every row, plus each adapter's LoRA term on its rows. */
+function projectPerRow(p: Projection, h: Tensor, groups: Map<DetachedAdapter, number[]>, residual: Tensor | null): Tensor {
+  const y = fusedLinear(h, p.weight, { bias: p.bias, residual });
   if (groups.size === 0) return y;
   const inF = p.inFeatures;
   const outF = p.outFeatures;

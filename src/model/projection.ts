@@ -3,7 +3,7 @@
  * adapter: y = x·Wᵀ + b + scaling · dropout(x)·Aᵀ·Bᵀ. W (out, in) as in HF checkpoints;
  * A (r, in), B (out, r) as PEFT stores them.
  */
-import { add, dropout, linear, scale, type Rng, type Tensor } from '../engine/index.js';
+import { dropout, fusedLinear, type Rng, type Tensor } from '../engine/index.js';
 
 export interface LoraWeights {
   /** lora_A: (r, in). */
@@ -42,13 +42,12 @@ export class Projection {
     return this.weight.shape[0]!;
   }
 
-  /** x (..., in) → (..., out). */
-  forward(x: Tensor, mode: ForwardMode): Tensor {
-    const y = linear(x, this.weight, this.bias);
-    const l = this.lora;
-    if (!l || !mode.adapters) return y;
-    const xin = mode.training && l.dropout > 0 && mode.rng ? dropout(x, l.dropout, mode.rng) : x;
-    // Scale the (rows, r) intermediate rather than the (rows, out) product: r ≪ out.
-    return add(y, linear(scale(linear(xin, l.A), l.scaling), l.B));
+  /** x (..., in) → (..., out), plus `residual` (..., out) when given (added in the same op). */
+  forward(x: Tensor, mode: ForwardMode, residual: Tensor | null = null): Tensor {
+    const l = this.lora && mode.adapters ? this.lora : null;
+    const lowRank = l
+      ? { x: mode.training && l.dropout > 0 && mode.rng ? dropout(x, l.dropout, mode.rng) : x, A: l.A, B: l.B, scaling: l.scaling }
+      : null;
+    return fusedLinear(x, this.weight, { bias: this.bias, lowRank, residual });
   }
 }

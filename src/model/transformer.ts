@@ -10,7 +10,7 @@
  * Then logits = lm_head(rmsnorm(x)) (lm_head = embed_tokens when tied).
  */
 import {
-  add, attention, concat, embedding, noGrad, reshape, rmsnorm, rope, slice, swiglu, tensor, zeros, type Rng, type Tensor,
+  attention, concat, embedding, noGrad, reshape, rmsnorm, rope, slice, swiglu, tensor, zeros, type Rng, type Tensor,
 } from '../engine/index.js';
 import type { ModelConfig } from './config.js';
 import { RopeTable } from './rope.js';
@@ -171,10 +171,10 @@ export class Transformer {
         vAll = tensor(cache.v[li]!, [B, Tk, Hkv, D]);
       }
       const a = paddingQueries ? attentionPerRow(q, kAll, vAll, start, pad) : attention(q, kAll, vAll, { qStart, kStart: pad });
-      x = add(x, L.proj.o_proj.forward(reshape(a, [B * T, Hq * D]), mode));
+      x = L.proj.o_proj.forward(reshape(a, [B * T, Hq * D]), mode, x);
       const h2 = rmsnorm(x, L.postNorm, eps);
       const m = swiglu(L.proj.gate_proj.forward(h2, mode), L.proj.up_proj.forward(h2, mode));
-      x = add(x, L.proj.down_proj.forward(m, mode));
+      x = L.proj.down_proj.forward(m, mode, x);
     });
     if (cache) cache.advance(T);
     let hidden = reshape(x, [B, T, c.hiddenSize]);

@@ -1,6 +1,7 @@
-/** Matrix products on the GEMM kernel: matmul (2-D and batched, with transpose flags) and linear. */
+/** Matrix products on the GEMM kernel: matmul (2-D and batched, with transpose flags), linear, and fusedLinear (LoRA + residual). */
 import { Tensor, empty } from '../tensor.js';
 import { addGrad, record } from '../tape.js';
+import { alloc, freeNow } from '../pool.js';
 import { kernels } from '../backend.js';
 import { ShapeError, fmt, sameShape } from '../shape.js';
 
@@ -100,32 +101,99 @@ function gemm(
  * x (..., in), w (out, in), bias (out) → y (..., out).
  */
 export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
+  return fusedLinear(x, w, { bias });
+}
+
+/** The optional terms of fusedLinear. */
+export interface FusedLinearTerms {
+  /** (out), added to every row. */
+  bias?: Tensor | null;
+  /** A low-rank update scaling·(x'·Aᵀ)·Bᵀ: A (r, in), B (out, r), x' shaped like x (x itself, or dropout(x)). */
+  lowRank?: { x: Tensor; A: Tensor; B: Tensor; scaling: number } | null;
+  /** (..., out), added to the result (a residual connection). */
+  residual?: Tensor | null;
+}
+
+/**
+ * y = residual + x·wᵀ + bias + scaling·(x'·Aᵀ)·Bᵀ in one op: a LoRA projection and the residual
+ * add after it. Every term is accumulated by the GEMM itself (β = 1, α = scaling), so no
+ * (rows, out) intermediate is made and added in a separate pass, forward or backward.
+ */
+export function fusedLinear(x: Tensor, w: Tensor, terms: FusedLinearTerms = {}): Tensor {
   if (w.ndim !== 2) throw new ShapeError('linear', `weight must be 2-D (out, in), got ${fmt(w.shape)}`);
   const [outF, inF] = w.shape;
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== inF) {
     throw new ShapeError('linear', `input ${fmt(x.shape)} does not end in the weight's input size ${inF} (weight ${fmt(w.shape)})`);
   }
+  const bias = terms.bias ?? null;
+  const lr = terms.lowRank ?? null;
+  const residual = terms.residual ?? null;
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) {
     throw new ShapeError('linear', `bias ${fmt(bias.shape)} does not match the weight's output size ${outF} (weight ${fmt(w.shape)})`);
   }
+  const outShape = [...x.shape.slice(0, -1), outF];
+  const r = lr ? lr.A.shape[0]! : 0;
+  if (lr) {
+    if (!sameShape(lr.x.shape, x.shape)) throw new ShapeError('linear', `low-rank input ${fmt(lr.x.shape)} differs from the input ${fmt(x.shape)}`);
+    if (lr.A.ndim !== 2 || lr.A.shape[1] !== inF) throw new ShapeError('linear', `low-rank A ${fmt(lr.A.shape)} must be (r, ${inF})`);
+    if (lr.B.ndim !== 2 || lr.B.shape[0] !== outF || lr.B.shape[1] !== r) throw new ShapeError('linear', `low-rank B ${fmt(lr.B.shape)} must be (${outF}, ${r})`);
+  }
+  if (residual && !sameShape(residual.shape, outShape)) {
+    throw new ShapeError('linear', `residual ${fmt(residual.shape)} does not match the output ${fmt(outShape)}`);
+  }
   const rows = x.size / inF;
-  const out = empty([...x.shape.slice(0, -1), outF]);
+  const out = empty(outShape);
   const od = out.data;
+  let beta = 0;
+  if (residual) {
+    od.set(residual.data);
+    beta = 1;
+  }
   if (bias) {
     const bd = bias.data;
-    for (let r = 0; r < rows; r++) od.set(bd, r * outF);
+    if (residual) for (let i = 0; i < rows; i++) for (let j = 0; j < outF; j++) od[i * outF + j] += bd[j]!;
+    else for (let i = 0; i < rows; i++) od.set(bd, i * outF);
+    beta = 1;
   }
   const K = kernels();
-  K.sgemm(false, true, rows, outF, inF, 1, x.data, inF, w.data, inF, bias ? 1 : 0, od, outF);
-  const inputs = bias ? [x, w, bias] : [x, w];
-  return record('linear', out, inputs, (g) => {
+  K.sgemm(false, true, rows, outF, inF, 1, x.data, inF, w.data, inF, beta, od, outF);
+  // u = x'·Aᵀ (rows, r), kept for the backward; then y += scaling·u·Bᵀ.
+  const u = lr ? alloc(rows * r) : null;
+  if (lr && u) {
+    K.sgemm(false, true, rows, r, inF, 1, lr.x.data, inF, lr.A.data, inF, 0, u, r);
+    K.sgemm(false, true, rows, outF, r, lr.scaling, u, r, lr.B.data, r, 1, od, outF);
+  }
+  const inputs = [x, w];
+  if (bias) inputs.push(bias);
+  if (lr) inputs.push(lr.x, lr.A, lr.B);
+  if (residual) inputs.push(residual);
+  const recorded = record(lr ? 'lora_linear' : 'linear', out, inputs, (g) => {
+    if (residual) {
+      addGrad(residual, (buf, fresh) => {
+        if (fresh) buf.set(g);
+        else for (let i = 0; i < buf.length; i++) buf[i] += g[i]!;
+      });
+    }
     addGrad(x, (buf, fresh) => K.sgemm(false, false, rows, inF, outF, 1, g, outF, w.data, inF, fresh ? 0 : 1, buf, inF));
     addGrad(w, (buf, fresh) => K.sgemm(true, false, outF, inF, rows, 1, g, outF, x.data, inF, fresh ? 0 : 1, buf, inF));
     if (bias) {
       addGrad(bias, (buf, fresh) => {
         if (fresh) buf.fill(0);
-        for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) buf[j] += g[r * outF + j];
+        for (let i = 0; i < rows; i++) for (let j = 0; j < outF; j++) buf[j] += g[i * outF + j]!;
       });
     }
+    if (lr && u) {
+      addGrad(lr.B, (buf, fresh) => K.sgemm(true, false, outF, r, rows, lr.scaling, g, outF, u, r, fresh ? 0 : 1, buf, r));
+      if (lr.A.requiresGrad || lr.x.requiresGrad) {
+        // du = scaling·g·B (rows, r); dA = duᵀ·x', dx' = du·A.
+        const du = alloc(rows * r);
+        K.sgemm(false, false, rows, r, outF, lr.scaling, g, outF, lr.B.data, r, 0, du, r);
+        addGrad(lr.A, (buf, fresh) => K.sgemm(true, false, r, inF, rows, 1, du, r, lr.x.data, inF, fresh ? 0 : 1, buf, inF));
+        addGrad(lr.x, (buf, fresh) => K.sgemm(false, false, rows, inF, r, 1, du, r, lr.A.data, inF, fresh ? 0 : 1, buf, inF));
+        freeNow(du);
+      }
+    }
   });
+  if (u && recorded.node === null) freeNow(u); // no backward will read it
+  return recorded;
 }
