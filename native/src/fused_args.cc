@@ -1,4 +1,5 @@
 #include "fused_args.h"
+#include "napi_args.h"
 #include <cmath>
 
 namespace rft {
@@ -14,30 +15,6 @@ std::string shapeOf(std::initializer_list<int64_t> dims) {
   return s + ")";
 }
 
-static std::string kindOf(const Napi::Value& v) {
-  if (v.IsNull()) return "null";
-  if (v.IsUndefined()) return "undefined";
-  if (v.IsTypedArray()) {
-    switch (v.As<Napi::TypedArray>().TypedArrayType()) {
-      case napi_float32_array: return "Float32Array";
-      case napi_float64_array: return "Float64Array";
-      case napi_int32_array: return "Int32Array";
-      case napi_uint32_array: return "Uint32Array";
-      case napi_int8_array: return "Int8Array";
-      case napi_uint8_array: return "Uint8Array";
-      case napi_uint8_clamped_array: return "Uint8ClampedArray";
-      case napi_int16_array: return "Int16Array";
-      case napi_uint16_array: return "Uint16Array";
-      default: return "a 64-bit integer typed array";
-    }
-  }
-  if (v.IsArray()) return "Array";
-  if (v.IsNumber()) return "number";
-  if (v.IsString()) return "string";
-  if (v.IsBoolean()) return "boolean";
-  return "object";
-}
-
 KernelArgs::KernelArgs(const Napi::CallbackInfo& info, const char* op, size_t count) : op(op), env(info.Env()), info_(info) {
   if (info.Length() < count)
     fail("expects " + std::to_string(count) + " arguments, got " + std::to_string(info.Length()), true);
@@ -51,7 +28,7 @@ void KernelArgs::fail(const std::string& message, bool typeError) const {
 
 int64_t KernelArgs::dim(size_t i, const char* name) const {
   const Napi::Value v = info_[i];
-  if (!v.IsNumber()) fail(std::string(name) + " must be a number, got " + kindOf(v), true);
+  if (!v.IsNumber()) fail(std::string(name) + " must be a number, got " + js_type_name(v), true);
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d > 2147483647.0 || std::floor(d) != d)
     fail(std::string(name) + " must be a non-negative integer, got " + v.ToString().Utf8Value());
@@ -60,7 +37,7 @@ int64_t KernelArgs::dim(size_t i, const char* name) const {
 
 double KernelArgs::number(size_t i, const char* name) const {
   const Napi::Value v = info_[i];
-  if (!v.IsNumber()) fail(std::string(name) + " must be a number, got " + kindOf(v), true);
+  if (!v.IsNumber()) fail(std::string(name) + " must be a number, got " + js_type_name(v), true);
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d)) fail(std::string(name) + " must be finite, got " + v.ToString().Utf8Value());
   return d;
@@ -68,7 +45,7 @@ double KernelArgs::number(size_t i, const char* name) const {
 
 bool KernelArgs::flag(size_t i, const char* name) const {
   const Napi::Value v = info_[i];
-  if (!v.IsBoolean()) fail(std::string(name) + " must be a boolean, got " + kindOf(v), true);
+  if (!v.IsBoolean()) fail(std::string(name) + " must be a boolean, got " + js_type_name(v), true);
   return v.As<Napi::Boolean>().Value();
 }
 
@@ -76,7 +53,7 @@ float* KernelArgs::f32(size_t i, const char* name, int64_t len, const std::strin
   const Napi::Value v = info_[i];
   if (nullable && v.IsNull()) return nullptr;
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    fail(std::string(name) + " must be a Float32Array " + shape + (nullable ? " or null" : "") + ", got " + kindOf(v), true);
+    fail(std::string(name) + " must be a Float32Array " + shape + (nullable ? " or null" : "") + ", got " + js_type_name(v), true);
   auto a = v.As<Napi::Float32Array>();
   if ((int64_t)a.ElementLength() < len)
     fail(std::string(name) + " has " + std::to_string(a.ElementLength()) + " elements, needs " + std::to_string(len) +
@@ -87,14 +64,14 @@ float* KernelArgs::f32(size_t i, const char* name, int64_t len, const std::strin
 int64_t KernelArgs::f32Length(size_t i, const char* name, const std::string& shape) const {
   const Napi::Value v = info_[i];
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    fail(std::string(name) + " must be a Float32Array " + shape + ", got " + kindOf(v), true);
+    fail(std::string(name) + " must be a Float32Array " + shape + ", got " + js_type_name(v), true);
   return (int64_t)v.As<Napi::Float32Array>().ElementLength();
 }
 
 int32_t* KernelArgs::i32(size_t i, const char* name, int64_t len, const std::string& shape) const {
   const Napi::Value v = info_[i];
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    fail(std::string(name) + " must be an Int32Array " + shape + ", got " + kindOf(v), true);
+    fail(std::string(name) + " must be an Int32Array " + shape + ", got " + js_type_name(v), true);
   auto a = v.As<Napi::Int32Array>();
   if ((int64_t)a.ElementLength() < len)
     fail(std::string(name) + " has " + std::to_string(a.ElementLength()) + " elements, needs " + std::to_string(len) +
