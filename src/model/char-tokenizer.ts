@@ -19,11 +19,15 @@ export function defaultAlphabet(): string[] {
   return out;
 }
 
-/** The distinct characters (code points) of a text, sorted, always including space and newline (the template needs them). */
+/** The text the chat template writes around message contents: the role names and the newline after them. */
+const TEMPLATE_TEXT = 'system user assistant tool\n';
+
+/**
+ * The distinct characters (code points) of a text, sorted, always including those of the chat
+ * template's own text (role names, space, newline), so a templated conversation never meets `<unk>`.
+ */
 export function alphabetFromText(text: string): string[] {
-  const set = new Set<string>([...text]);
-  set.add('\n');
-  set.add(' ');
+  const set = new Set<string>([...text, ...TEMPLATE_TEXT]);
   return [...set].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
 }
 

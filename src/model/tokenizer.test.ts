@@ -63,7 +63,27 @@ test('character tokenizer: one id per character, unknown characters map to <unk>
   assert.equal(chat, '<|im_start|>user\n1+1<|im_end|>\n<|im_start|>assistant\n');
   assert.deepEqual(t.encodeChat([{ role: 'user', content: 'x' }]), [1, ...t.encode('user\nx'), 2, t.tokenToId('\n')]);
   const fromText = buildCharTokenizer(alphabetFromText('abcab'));
-  assert.equal(fromText.size, 4 + 5); // \n, space, a, b, c
+  assert.equal(fromText.size, 4 + 5 + 11); // \n, space, a, b, c and the other letters of the role names (s y t e m u r i n o l)
+});
+
+test('character tokenizer from a text: a chat-templated conversation over that text meets no <unk>', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rft-tok-'));
+  try {
+    const f = buildCharTokenizer(alphabetFromText('Make 7 from 3 4.<think>3+4=7</think><answer>3+4</answer>'));
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(f.tokenizer));
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(f.config));
+    const t = ModelTokenizer.load(dir);
+    const messages = [
+      { role: 'system', content: 'Make 7.' },
+      { role: 'user', content: 'Make 7 from 3 4.' },
+      { role: 'assistant', content: '<think>3+4=7</think><answer>3+4</answer>' },
+    ];
+    const ids = t.encodeChat(messages, { addGenerationPrompt: false });
+    assert.ok(!ids.includes(f.ids.unk), 'the role names are in the alphabet');
+    assert.equal(t.decode(ids), t.applyChatTemplate(messages));
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
 });
 
 test('tokenizer folder errors name the file and the problem', () => {

@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .option('--kv-heads <n>', 'key/value heads (grouped-query attention)', int('--kv-heads'))
     .option('--head-dim <n>', 'head size (default hidden / heads)', int('--head-dim'))
     .option('--intermediate <n>', 'MLP intermediate size', int('--intermediate'))
-    .option('--vocab-from <src>', '"chars" (printable ASCII) or a text file whose characters form the vocabulary')
+    .option('--vocab-from <src>', '"chars" (printable ASCII) or a text file whose characters form the vocabulary (with those of the chat template: role names, space, newline)')
     .option('--vocab-size <n>', 'config vocab_size (≥ tokenizer size; pads the embedding)', int('--vocab-size'))
     .option('--no-tie', 'untied input/output embeddings (an lm_head.weight of its own)')
     .option('--rope-theta <x>', 'RoPE base', num('--rope-theta'))
