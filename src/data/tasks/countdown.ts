@@ -39,6 +39,8 @@ export interface CountdownKnobs {
   fractions: boolean;
   /** 'verbose': full instructions and reasoning sentences; 'compact': short prompt and terse steps (small models, fewer tokens). */
   style: 'verbose' | 'compact';
+  /** compact style: end the prompt with the answer-format sentence (off: fewer tokens for a model trained from scratch on the format). */
+  formatHint: boolean;
 }
 
 export const countdownKnobs: KnobSpec[] = [
@@ -50,6 +52,7 @@ export const countdownKnobs: KnobSpec[] = [
   { name: 'ops', type: 'string', description: 'allowed operators, e.g. "+-*/" or "+-"', default: '+-*/' },
   { name: 'fractions', type: 'bool', description: 'allow non-integer intermediate results (e.g. 7/2*4)', default: false },
   { name: 'style', type: 'string', description: '"verbose" (full instructions and reasoning) or "compact" (short prompt, terse steps: fewer tokens for small models)', default: 'verbose' },
+  { name: 'format-hint', type: 'bool', description: 'compact style: end the prompt with "Answer in <think></think><answer></answer>." (false: 40 fewer tokens, for a model trained from scratch on the format)', default: true },
 ];
 
 export function parseCountdownKnobs(k: KnobValues): CountdownKnobs {
@@ -62,8 +65,10 @@ export function parseCountdownKnobs(k: KnobValues): CountdownKnobs {
     ops: [...new Set((k['ops'] as string).replace(/\s+/g, '').split(''))] as Op[],
     fractions: k['fractions'] as boolean,
     style: k['style'] as CountdownKnobs['style'],
+    formatHint: k['format-hint'] as boolean,
   };
   if (knobs.style !== 'verbose' && knobs.style !== 'compact') throw new RangeError(`--style must be "verbose" or "compact", got ${JSON.stringify(k['style'])}`);
+  if (!knobs.formatHint && knobs.style !== 'compact') throw new RangeError('--format-hint false applies to --style compact (the verbose prompt states the format in its instructions)');
   if (knobs.count < 2 || knobs.count > 6) throw new RangeError(`--count must be 2..6, got ${knobs.count}`);
   if (knobs.numMin < 1 || knobs.numMax < knobs.numMin) throw new RangeError(`--num-min/--num-max must satisfy 1 <= min <= max, got ${knobs.numMin}..${knobs.numMax}`);
   if (knobs.targetMax < knobs.targetMin) throw new RangeError(`--target-min must be <= --target-max, got ${knobs.targetMin}..${knobs.targetMax}`);
@@ -139,8 +144,9 @@ export function countdownPrompt(numbers: number[], target: number, ops: Op[]): s
 }
 
 /** The short form of the task, for small models: the same facts and answer format in few tokens. */
-export function compactCountdownPrompt(numbers: number[], target: number): string {
-  return `Make ${target} from ${numbers.join(' ')}. Answer in <think></think><answer></answer>.`;
+export function compactCountdownPrompt(numbers: number[], target: number, formatHint = true): string {
+  const task = `Make ${target} from ${numbers.join(' ')}.`;
+  return formatHint ? `${task} Answer in <think></think><answer></answer>.` : task;
 }
 
 export function makeCountdown(rng: Rng, knobs: CountdownKnobs): TaskExample {
@@ -156,7 +162,7 @@ export function makeCountdown(rng: Rng, knobs: CountdownKnobs): TaskExample {
         : `I need to reach ${tree.target} with ${numbers.join(', ')}. ` +
           tree.steps.map((s) => `${s.a} ${s.op} ${s.b} = ${s.result}.`).join(' ') +
           ` That uses every number once, so ${equation} = ${tree.target}.`;
-      const prompt = compact ? compactCountdownPrompt(numbers, tree.target) : countdownPrompt(numbers, tree.target, knobs.ops);
+      const prompt = compact ? compactCountdownPrompt(numbers, tree.target, knobs.formatHint) : countdownPrompt(numbers, tree.target, knobs.ops);
       const ground_truth = { numbers, target: tree.target };
       return {
         rft: { messages: [{ role: 'user', content: prompt }], ground_truth },

@@ -99,7 +99,7 @@ function evaluate(src: string): { value: Q; used: number[] } {
 
 test('countdown: every teacher equation uses each number once and equals the target exactly', async () => {
   const dir = await tmp();
-  for (const knobs of [{}, { count: 3 }, { count: 6, 'num-max': 20, 'target-min': 100, 'target-max': 500 }, { ops: '+-*', count: 5 }, { fractions: true, count: 4 }, { count: 3, style: 'compact' }]) {
+  for (const knobs of [{}, { count: 3 }, { count: 6, 'num-max': 20, 'target-min': 100, 'target-max': 500 }, { ops: '+-*', count: 5 }, { fractions: true, count: 4 }, { count: 3, style: 'compact' }, { count: 3, style: 'compact', 'format-hint': false }]) {
     const { examples } = await generateExamples('countdown', { n: 150, seed: 9, outDir: dir, knobs });
     for (const ex of examples) {
       const gt = ex.rft.ground_truth as { numbers: number[]; target: number };
@@ -107,12 +107,13 @@ test('countdown: every teacher equation uses each number once and equals the tar
       const { value, used } = evaluate(answer);
       assert.deepEqual(value, [BigInt(gt.target), 1n], `${answer} != ${gt.target}`);
       assert.deepEqual([...used].sort((a, b) => a - b), [...gt.numbers].sort((a, b) => a - b));
-      const k = knobs as Record<string, number | string>;
+      const k = knobs as Record<string, number | string | boolean>;
       assert.equal(gt.numbers.length, (k['count'] as number) ?? 4);
       assert.ok(gt.target >= ((k['target-min'] as number) ?? 1) && gt.target <= ((k['target-max'] as number) ?? 100));
       if (k['ops'] === '+-*') assert.doesNotMatch(answer, /\//);
       if (k['style'] === 'compact') {
-        assert.equal(ex.rft.messages[0]!.content!, `Make ${gt.target} from ${gt.numbers.join(' ')}. Answer in <think></think><answer></answer>.`);
+        const hint = k['format-hint'] === false ? '' : ' Answer in <think></think><answer></answer>.';
+        assert.equal(ex.rft.messages[0]!.content!, `Make ${gt.target} from ${gt.numbers.join(' ')}.${hint}`);
         assert.doesNotMatch(answer, / /, 'compact equations have no spaces');
       } else assert.match(ex.rft.messages[0]!.content!, new RegExp(`\\[${gt.numbers.join(', ')}\\].*equals ${gt.target}\\.`));
     }
@@ -220,6 +221,7 @@ test('bad knobs and impossible requests are RangeErrors that name the knob', asy
   await assert.rejects(gen('countdown', { count: 'x' }), /--count must be a whole number/);
   await assert.rejects(gen('countdown', { ops: '+^' }), /--ops/);
   await assert.rejects(gen('countdown', { 'target-min': 50, 'target-max': 10 }), /--target-min/);
+  await assert.rejects(gen('countdown', { 'format-hint': false }), /--format-hint false applies to --style compact/);
   await assert.rejects(gen('word-problems', { templates: 'astrology' }), /unknown --templates astrology/);
   await assert.rejects(gen('word-problems', { difficulty: '3', templates: 'percent' }), /no word-problem template has 3 steps/);
   await assert.rejects(gen('sql', { levels: 'expert' }), /--levels/);
