@@ -111,3 +111,42 @@ export async function evaluateHeldout(
     samples: [...greedy.map(toSample(true)), ...sampled.map(toSample(false))],
   };
 }
+
+/** A change in a held-out mean with its standard error. */
+export interface Gain {
+  delta: number;
+  /** Standard error of `delta` from the per-problem differences (paired: the same problems both times). */
+  se: number;
+}
+
+/**
+ * How much mean reward changed between two evaluations of the same held-out problems, greedy and
+ * sampled, with the paired standard error: per problem, (its mean reward after) − (before); the
+ * gain is the mean of those differences and its error their standard deviation over √n. Pairing
+ * removes the spread between easy and hard problems, which dwarfs the change itself.
+ */
+export function pairedGain(before: HeldoutResult, after: HeldoutResult): { greedy: Gain; sampled: Gain } {
+  if (before.n !== after.n) throw new Error(`pairedGain: the evaluations cover ${before.n} and ${after.n} problems; they must be the same problems`);
+  const perProblem = (r: HeldoutResult, greedy: boolean): Float64Array => {
+    const sum = new Float64Array(r.n);
+    const count = new Float64Array(r.n);
+    for (const s of r.samples) {
+      if (s.greedy !== greedy) continue;
+      if (s.row < 0 || s.row >= r.n) throw new Error(`pairedGain: sample for problem ${s.row} outside 0..${r.n - 1}`);
+      sum[s.row] += s.score ?? 0;
+      count[s.row]++;
+    }
+    return sum.map((v, i) => (count[i] ? v / count[i] : NaN));
+  };
+  const gain = (greedy: boolean): Gain => {
+    const a = perProblem(before, greedy);
+    const b = perProblem(after, greedy);
+    const d = Array.from(b, (v, i) => v - a[i]).filter((v) => !Number.isNaN(v));
+    const n = d.length;
+    if (n === 0) return { delta: NaN, se: NaN };
+    const mean = d.reduce((s, v) => s + v, 0) / n;
+    const variance = n > 1 ? d.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) : NaN;
+    return { delta: mean, se: Math.sqrt(variance / n) };
+  };
+  return { greedy: gain(true), sampled: gain(false) };
+}

@@ -104,6 +104,9 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
     run.writeJson('config.json', recorded);
   }
 
+  // Every held-out evaluation draws from the same random streams (one per problem and sample), so the
+  // difference between two evaluations comes from the model, not from the sampler's luck.
+  const evalSeed = stepSeed(c.seed, 0, 3);
   const heldout = async (step: number): Promise<HeldoutResult | undefined> => {
     if (!inp.heldout?.length) return undefined;
     const r = await evaluateHeldout(inp.policy, inp.tokenizer, inp.score, inp.heldout, {
@@ -113,7 +116,7 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
       topK: c.topK,
       maxNewTokens: c.maxNewTokens,
       passThreshold: c.passThreshold,
-      seed: stepSeed(c.seed, step, 3),
+      seed: evalSeed,
     });
     const { samples, ...summary } = r;
     run.appendJsonl('eval.jsonl', { step, ...summary });
