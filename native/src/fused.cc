@@ -1,5 +1,5 @@
 // N-API entry points of the fused kernels, exported under the Kernels method names of
-// src/engine/kernels.ts with the same arguments. Each checks its arguments (fused_args.h), then
+// src/engine/kernels.ts with the same arguments. Each checks its arguments (napi_args.h), then
 // splits the work over the thread pool in fixed partitions and runs the kernel body compiled for
 // the best instruction set this CPU has (fused_kernels.inc). Cross-row reductions (rmsnorm's dw,
 // embedding scatter-add) are split by column or reduced in a fixed block order, so results do not
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 #include "addon.h"
-#include "fused_args.h"
 #include "fused_kernels.h"
+#include "napi_args.h"
 #include "threadpool.h"
 
 namespace rft {
@@ -32,30 +32,30 @@ int64_t rowGrain(int64_t cols) { return cols >= 16384 ? 1 : 16384 / (cols > 0 ? 
 constexpr int64_t kElemGrain = 16384;
 
 Napi::Value RmsnormForward(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "rmsnormForward", 7);
+  NapiArgs a(info, "rmsnormForward", 7);
   const int64_t rows = a.dim(4, "rows"), dim = a.dim(5, "dim");
-  const double eps = a.number(6, "eps");
+  const double eps = a.finite(6, "eps");
   const int64_t n = a.product({rows, dim});
-  const std::string s = shapeOf({rows, dim});
+  const std::string s = shape_of({rows, dim});
   const float* x = a.f32(0, "x", n, s);
-  const float* w = a.f32(1, "w", dim, shapeOf({dim}));
+  const float* w = a.f32(1, "w", dim, shape_of({dim}));
   float* y = a.f32(2, "y", n, s);
-  float* rstd = a.f32(3, "rstd", rows, shapeOf({rows}));
+  float* rstd = a.f32(3, "rstd", rows, shape_of({rows}));
   parallel_for(rows, rowGrain(dim), [&](int64_t r0, int64_t r1) { K->rmsnormForward(x, w, y, rstd, r0, r1, dim, (float)eps); });
   return info.Env().Undefined();
 }
 
 Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "rmsnormBackward", 8);
+  NapiArgs a(info, "rmsnormBackward", 8);
   const int64_t rows = a.dim(6, "rows"), dim = a.dim(7, "dim");
   const int64_t n = a.product({rows, dim});
-  const std::string s = shapeOf({rows, dim});
+  const std::string s = shape_of({rows, dim});
   const float* dy = a.f32(0, "dy", n, s);
   const float* x = a.f32(1, "x", n, s);
-  const float* w = a.f32(2, "w", dim, shapeOf({dim}));
-  const float* rstd = a.f32(3, "rstd", rows, shapeOf({rows}));
+  const float* w = a.f32(2, "w", dim, shape_of({dim}));
+  const float* rstd = a.f32(3, "rstd", rows, shape_of({rows}));
   float* dx = a.f32(4, "dx", n, s);
-  float* dw = a.f32(5, "dw", dim, shapeOf({dim}), true);
+  float* dw = a.f32(5, "dw", dim, shape_of({dim}), true);
   // Fixed blocks of rows, each with its own partial dw, summed in block order below.
   constexpr int64_t kBlock = 32;
   const int64_t blocks = (rows + kBlock - 1) / kBlock;
@@ -77,29 +77,28 @@ Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Rope(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "rope", 9);
+  NapiArgs a(info, "rope", 9);
   const int64_t rows = a.dim(5, "rows"), heads = a.dim(6, "heads"), D = a.dim(7, "headDim");
-  const bool inverse = a.flag(8, "inverse");
-  if (D % 2 != 0) a.fail("headDim must be even, got " + std::to_string(D));
+  const bool inverse = a.boolean(8, "inverse");
+  if (D % 2 != 0) a.range_error("headDim must be even, got " + std::to_string(D));
   const int64_t n = a.product({rows, heads, D});
-  const std::string s = shapeOf({rows, heads, D});
+  const std::string s = shape_of({rows, heads, D});
   const float* x = a.f32(0, "x", n, s);
   float* y = a.f32(1, "y", n, s);
-  const int32_t* pos = a.i32(2, "positions", rows, shapeOf({rows}));
+  const int32_t* pos = a.i32(2, "positions", rows, shape_of({rows}));
   const int64_t half = D / 2;
-  const int64_t cosLen = a.f32Length(3, "cos", "(maxPos, " + std::to_string(half) + ")");
-  const int64_t sinLen = a.f32Length(4, "sin", "(maxPos, " + std::to_string(half) + ")");
-  const float* cos = a.f32(3, "cos", 0, "");
-  const float* sin = a.f32(4, "sin", 0, "");
-  if (half > 0) a.idsInRange(pos, rows, (cosLen < sinLen ? cosLen : sinLen) / half, "positions");
-  parallel_for(rows, rowGrain(heads * D), [&](int64_t r0, int64_t r1) { K->rope(x, y, pos, cos, sin, r0, r1, heads, D, inverse); });
+  const TypedSpan<float> cos = a.f32_span(3, "cos", "(maxPos, " + std::to_string(half) + ")");
+  const TypedSpan<float> sin = a.f32_span(4, "sin", "(maxPos, " + std::to_string(half) + ")");
+  if (half > 0) a.ids_in_range(pos, rows, (cos.length < sin.length ? cos.length : sin.length) / half, "positions");
+  parallel_for(rows, rowGrain(heads * D),
+               [&](int64_t r0, int64_t r1) { K->rope(x, y, pos, cos.data, sin.data, r0, r1, heads, D, inverse); });
   return info.Env().Undefined();
 }
 
 Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "swigluForward", 4);
+  NapiArgs a(info, "swigluForward", 4);
   const int64_t n = a.dim(3, "n");
-  const std::string s = shapeOf({n});
+  const std::string s = shape_of({n});
   const float* gate = a.f32(0, "gate", n, s);
   const float* up = a.f32(1, "up", n, s);
   float* out = a.f32(2, "out", n, s);
@@ -108,9 +107,9 @@ Napi::Value SwigluForward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "swigluBackward", 6);
+  NapiArgs a(info, "swigluBackward", 6);
   const int64_t n = a.dim(5, "n");
-  const std::string s = shapeOf({n});
+  const std::string s = shape_of({n});
   const float* gate = a.f32(0, "gate", n, s);
   const float* up = a.f32(1, "up", n, s);
   const float* dout = a.f32(2, "dout", n, s);
@@ -121,7 +120,7 @@ Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
 }
 
 // Reads B..scale, qStart, kStart starting at argument `first` and checks the positions.
-AttnArgs attentionDims(const KernelArgs& a, size_t first) {
+AttnArgs attentionDims(const NapiArgs& a, size_t first) {
   AttnArgs t{};
   t.B = a.dim(first, "B");
   t.Tq = a.dim(first + 1, "Tq");
@@ -129,21 +128,21 @@ AttnArgs attentionDims(const KernelArgs& a, size_t first) {
   t.Hq = a.dim(first + 3, "Hq");
   t.Hkv = a.dim(first + 4, "Hkv");
   t.D = a.dim(first + 5, "D");
-  t.scale = (float)a.number(first + 6, "scale");
+  t.scale = (float)a.finite(first + 6, "scale");
   // The tiles' scratch grows with D; no real model has heads anywhere near this wide.
-  if (t.D > 65536) a.fail("head size D = " + std::to_string(t.D) + " is larger than the supported 65536");
+  if (t.D > 65536) a.range_error("head size D = " + std::to_string(t.D) + " is larger than the supported 65536");
   if (t.Hq == 0 || t.Hkv == 0 || t.Hq % t.Hkv != 0)
-    a.fail("Hq (" + std::to_string(t.Hq) + ") must be a positive multiple of Hkv (" + std::to_string(t.Hkv) + ")");
+    a.range_error("Hq (" + std::to_string(t.Hq) + ") must be a positive multiple of Hkv (" + std::to_string(t.Hkv) + ")");
   a.product({t.B, t.Tq, t.Hq, t.D});
   a.product({t.B, t.Tk, t.Hkv, t.D});
-  t.qStart = a.i32(first + 7, "qStart", t.B, shapeOf({t.B}));
-  t.kStart = a.i32(first + 8, "kStart", t.B, shapeOf({t.B}));
+  t.qStart = a.i32(first + 7, "qStart", t.B, shape_of({t.B}));
+  t.kStart = a.i32(first + 8, "kStart", t.B, shape_of({t.B}));
   for (int64_t b = 0; b < t.B; b++) {
     if (t.qStart[b] < 0 || t.qStart[b] + t.Tq > t.Tk)
-      a.fail("qStart[" + std::to_string(b) + "] = " + std::to_string(t.qStart[b]) + " puts queries at positions " +
-             std::to_string(t.qStart[b]) + ".." + std::to_string(t.qStart[b] + t.Tq - 1) + ", outside the " +
-             std::to_string(t.Tk) + " keys");
-    if (t.kStart[b] < 0) a.fail("kStart[" + std::to_string(b) + "] = " + std::to_string(t.kStart[b]) + " must be ≥ 0");
+      a.range_error("qStart[" + std::to_string(b) + "] = " + std::to_string(t.qStart[b]) + " puts queries at positions " +
+                    std::to_string(t.qStart[b]) + ".." + std::to_string(t.qStart[b] + t.Tq - 1) + ", outside the " +
+                    std::to_string(t.Tk) + " keys");
+    if (t.kStart[b] < 0) a.range_error("kStart[" + std::to_string(b) + "] = " + std::to_string(t.kStart[b]) + " must be ≥ 0");
   }
   return t;
 }
@@ -159,7 +158,7 @@ std::string lseShape(const AttnArgs& t) {
 }
 
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "attentionForward", 14);
+  NapiArgs a(info, "attentionForward", 14);
   AttnArgs t = attentionDims(a, 5);
   const int64_t nq = t.B * t.Tq * t.Hq * t.D, nkv = t.B * t.Tk * t.Hkv * t.D;
   t.q = a.f32(0, "q", nq, qShape(t));
@@ -198,7 +197,7 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "attentionBackward", 18);
+  NapiArgs a(info, "attentionBackward", 18);
   AttnArgs t = attentionDims(a, 9);
   const int64_t nq = t.B * t.Tq * t.Hq * t.D, nkv = t.B * t.Tk * t.Hkv * t.D;
   t.q = a.f32(0, "q", nq, qShape(t));
@@ -262,10 +261,10 @@ template <int NARR>
 Napi::Value RowWise(const Napi::CallbackInfo& info, const char* op, const char* const* names,
                     void (*fwd)(const float*, float*, int64_t, int64_t, int64_t),
                     void (*bwd)(const float*, const float*, float*, int64_t, int64_t, int64_t)) {
-  KernelArgs a(info, op, NARR + 2);
+  NapiArgs a(info, op, NARR + 2);
   const int64_t rows = a.dim(NARR, "rows"), cols = a.dim(NARR + 1, "cols");
   const int64_t n = a.product({rows, cols});
-  const std::string s = shapeOf({rows, cols});
+  const std::string s = shape_of({rows, cols});
   float* p[NARR];
   for (int i = 0; i < NARR; i++) p[i] = a.f32(i, names[i], n, s);
   parallel_for(rows, rowGrain(cols), [&](int64_t r0, int64_t r1) {
@@ -279,27 +278,27 @@ const char* const kFwdNames[] = {"x", "y"};
 const char* const kBwdNames[] = {"y", "dy", "dx"};
 
 Napi::Value TokenLogprobsForward(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "tokenLogprobsForward", 6);
+  NapiArgs a(info, "tokenLogprobsForward", 6);
   const int64_t rows = a.dim(4, "rows"), vocab = a.dim(5, "vocab");
-  const float* logits = a.f32(0, "logits", a.product({rows, vocab}), shapeOf({rows, vocab}));
-  const int32_t* targets = a.i32(1, "targets", rows, shapeOf({rows}));
-  float* logp = a.f32(2, "logp", rows, shapeOf({rows}));
-  float* lse = a.f32(3, "lse", rows, shapeOf({rows}));
-  a.idsInRange(targets, rows, vocab, "targets", true);
+  const float* logits = a.f32(0, "logits", a.product({rows, vocab}), shape_of({rows, vocab}));
+  const int32_t* targets = a.i32(1, "targets", rows, shape_of({rows}));
+  float* logp = a.f32(2, "logp", rows, shape_of({rows}));
+  float* lse = a.f32(3, "lse", rows, shape_of({rows}));
+  a.ids_in_range(targets, rows, vocab, "targets", true);
   parallel_for(rows, rowGrain(vocab), [&](int64_t r0, int64_t r1) { K->tokenLogprobsForward(logits, targets, logp, lse, r0, r1, vocab); });
   return info.Env().Undefined();
 }
 
 Napi::Value TokenLogprobsBackward(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "tokenLogprobsBackward", 7);
+  NapiArgs a(info, "tokenLogprobsBackward", 7);
   const int64_t rows = a.dim(5, "rows"), vocab = a.dim(6, "vocab");
   const int64_t n = a.product({rows, vocab});
-  const float* logits = a.f32(0, "logits", n, shapeOf({rows, vocab}));
-  const int32_t* targets = a.i32(1, "targets", rows, shapeOf({rows}));
-  const float* lse = a.f32(2, "lse", rows, shapeOf({rows}));
-  const float* dlogp = a.f32(3, "dlogp", rows, shapeOf({rows}));
-  float* dlogits = a.f32(4, "dlogits", n, shapeOf({rows, vocab}));
-  a.idsInRange(targets, rows, vocab, "targets", true);
+  const float* logits = a.f32(0, "logits", n, shape_of({rows, vocab}));
+  const int32_t* targets = a.i32(1, "targets", rows, shape_of({rows}));
+  const float* lse = a.f32(2, "lse", rows, shape_of({rows}));
+  const float* dlogp = a.f32(3, "dlogp", rows, shape_of({rows}));
+  float* dlogits = a.f32(4, "dlogits", n, shape_of({rows, vocab}));
+  a.ids_in_range(targets, rows, vocab, "targets", true);
   parallel_for(rows, rowGrain(vocab), [&](int64_t r0, int64_t r1) {
     K->tokenLogprobsBackward(logits, targets, lse, dlogp, dlogits, r0, r1, vocab);
   });
@@ -307,57 +306,56 @@ Napi::Value TokenLogprobsBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Entropy(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "entropy", 4);
+  NapiArgs a(info, "entropy", 4);
   const int64_t rows = a.dim(2, "rows"), vocab = a.dim(3, "vocab");
-  const float* logits = a.f32(0, "logits", a.product({rows, vocab}), shapeOf({rows, vocab}));
-  float* out = a.f32(1, "out", rows, shapeOf({rows}));
+  const float* logits = a.f32(0, "logits", a.product({rows, vocab}), shape_of({rows, vocab}));
+  float* out = a.f32(1, "out", rows, shape_of({rows}));
   parallel_for(rows, rowGrain(vocab), [&](int64_t r0, int64_t r1) { K->entropy(logits, out, r0, r1, vocab); });
   return info.Env().Undefined();
 }
 
 Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "embeddingForward", 5);
+  NapiArgs a(info, "embeddingForward", 5);
   const int64_t n = a.dim(3, "n"), dim = a.dim(4, "dim");
   const std::string tshape = "(vocab, " + std::to_string(dim) + ")";
-  const int64_t tlen = a.f32Length(0, "table", tshape);
-  const float* table = a.f32(0, "table", 0, tshape);
-  const int32_t* ids = a.i32(1, "ids", n, shapeOf({n}));
-  float* out = a.f32(2, "out", a.product({n, dim}), shapeOf({n, dim}));
+  const TypedSpan<float> table = a.f32_span(0, "table", tshape);
+  const int32_t* ids = a.i32(1, "ids", n, shape_of({n}));
+  float* out = a.f32(2, "out", a.product({n, dim}), shape_of({n, dim}));
   if (dim == 0) return info.Env().Undefined();
-  a.idsInRange(ids, n, tlen / dim, "ids");
+  a.ids_in_range(ids, n, table.length / dim, "ids");
   parallel_for(n, rowGrain(dim), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; i++) std::memcpy(out + i * dim, table + (int64_t)ids[i] * dim, sizeof(float) * dim);
+    for (int64_t i = i0; i < i1; i++) std::memcpy(out + i * dim, table.data + (int64_t)ids[i] * dim, sizeof(float) * dim);
   });
   return info.Env().Undefined();
 }
 
 Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "embeddingBackward", 5);
+  NapiArgs a(info, "embeddingBackward", 5);
   const int64_t n = a.dim(3, "n"), dim = a.dim(4, "dim");
-  const float* dout = a.f32(0, "dout", a.product({n, dim}), shapeOf({n, dim}));
-  const int32_t* ids = a.i32(1, "ids", n, shapeOf({n}));
+  const float* dout = a.f32(0, "dout", a.product({n, dim}), shape_of({n, dim}));
+  const int32_t* ids = a.i32(1, "ids", n, shape_of({n}));
   const std::string tshape = "(vocab, " + std::to_string(dim) + ")";
-  const int64_t tlen = a.f32Length(2, "dtable", tshape);
-  float* dtable = a.f32(2, "dtable", 0, tshape);
+  const TypedSpan<float> dtable = a.f32_span(2, "dtable", tshape);
   if (dim == 0) return info.Env().Undefined();
-  a.idsInRange(ids, n, tlen / dim, "ids");
+  a.ids_in_range(ids, n, dtable.length / dim, "ids");
   // Split by columns: every thread walks all ids in order, so repeated ids add deterministically.
   const int64_t grain = n * dim >= kElemGrain ? 64 : dim;
-  parallel_for(dim, grain, [&](int64_t c0, int64_t c1) { K->embeddingBackward(dout, ids, dtable, n, dim, c0, c1); });
+  parallel_for(dim, grain, [&](int64_t c0, int64_t c1) { K->embeddingBackward(dout, ids, dtable.data, n, dim, c0, c1); });
   return info.Env().Undefined();
 }
 
 Napi::Value Adamw(const Napi::CallbackInfo& info) {
-  KernelArgs a(info, "adamw", 11);
+  NapiArgs a(info, "adamw", 11);
   const int64_t n = a.dim(4, "n");
-  const std::string s = shapeOf({n});
+  const std::string s = shape_of({n});
   float* p = a.f32(0, "param", n, s);
   const float* g = a.f32(1, "grad", n, s);
   float* m = a.f32(2, "m", n, s);
   float* v = a.f32(3, "v", n, s);
-  const double lr = a.number(5, "lr"), beta1 = a.number(6, "beta1"), beta2 = a.number(7, "beta2");
-  const double eps = a.number(8, "eps"), wd = a.number(9, "weightDecay"), step = a.number(10, "step");
-  if (step < 1 || step != (double)(int64_t)step) a.fail("step must be an integer ≥ 1 (it is 1-based), got " + std::to_string(step));
+  const double lr = a.finite(5, "lr"), beta1 = a.finite(6, "beta1"), beta2 = a.finite(7, "beta2");
+  const double eps = a.finite(8, "eps"), wd = a.finite(9, "weightDecay"), step = a.finite(10, "step");
+  if (step < 1 || step != (double)(int64_t)step)
+    a.range_error("step must be an integer ≥ 1 (it is 1-based), got " + std::to_string(step));
   // The scalar factors in double, as the reference computes them.
   const double bc1 = 1 - std::pow(beta1, step), bc2sqrt = std::sqrt(1 - std::pow(beta2, step));
   const float decay = (float)(1 - lr * wd), stepSize = (float)(lr / bc1);
@@ -369,10 +367,9 @@ Napi::Value Adamw(const Napi::CallbackInfo& info) {
 
 // Test hook: which instruction set the fused kernels run on, and switching it (only to one this CPU has).
 Napi::Value FusedIsa(const Napi::CallbackInfo& info) {
-  if (info.Length() > 0 && !info[0].IsUndefined()) {
-    KernelArgs a(info, "fusedIsa", 1);
-    if (!info[0].IsString()) a.fail("expects an instruction-set name", true);
-    const std::string want = info[0].As<Napi::String>().Utf8Value();
+  NapiArgs a(info, "fusedIsa", 0, 1);
+  if (a.count() == 1 && !info[0].IsUndefined()) {
+    const std::string want = a.string(0, "name");
     const FusedKernels* best = pickKernels();
     const FusedKernels* order[] = {&avx512::fusedKernels, &avx2::fusedKernels, &portable::fusedKernels};
     bool allowed = false;
@@ -381,7 +378,7 @@ Napi::Value FusedIsa(const Napi::CallbackInfo& info) {
       if (k == best) allowed = true;
       if (allowed && want == k->isa) chosen = k;
     }
-    if (!chosen) a.fail("\"" + want + "\" is not available on this CPU (best: " + best->isa + ")");
+    if (!chosen) a.range_error("\"" + want + "\" is not available on this CPU (best: " + best->isa + ")");
     K = chosen;
   }
   return Napi::String::New(info.Env(), K->isa);

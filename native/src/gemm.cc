@@ -12,7 +12,6 @@
 namespace rft {
 namespace {
 
-constexpr int64_t kMaxDim = 2147483647;         // m, n, k, batch
 constexpr int64_t kMaxStride = 9007199254740991;  // lda/ldb/ldc/strides: any exact JS integer
 
 using i128 = __int128;
@@ -78,25 +77,25 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   GemmProblem p;
   p.trans_a = args.boolean(0, "transA");
   p.trans_b = args.boolean(1, "transB");
-  p.m = args.integer(2, "m", 0, kMaxDim);
-  p.n = args.integer(3, "n", 0, kMaxDim);
-  p.k = args.integer(4, "k", 0, kMaxDim);
-  p.alpha = args.finite_float(5, "alpha");
-  int64_t la, lb, lc;
-  p.a = args.float32(6, "a", &la);
+  p.m = args.dim(2, "m");
+  p.n = args.dim(3, "n");
+  p.k = args.dim(4, "k");
+  p.alpha = static_cast<float>(args.finite(5, "alpha"));
+  const TypedSpan<float> a = args.f32_span(6, "a");
   p.lda = args.integer(7, "lda", 1, kMaxStride);
-  p.b = args.float32(8, "b", &lb);
+  const TypedSpan<float> b = args.f32_span(8, "b");
   p.ldb = args.integer(9, "ldb", 1, kMaxStride);
-  p.beta = args.finite_float(10, "beta");
-  p.c = args.float32(11, "c", &lc);
+  p.beta = static_cast<float>(args.finite(10, "beta"));
+  const TypedSpan<float> c = args.f32_span(11, "c");
   p.ldc = args.integer(12, "ldc", 1, kMaxStride);
+  p.a = a.data; p.b = b.data; p.c = c.data;
   const std::string shape = std::string("transA=") + (p.trans_a ? "true" : "false") + ", transB=" + (p.trans_b ? "true" : "false") +
                             ", m=" + std::to_string(p.m) + ", n=" + std::to_string(p.n) + ", k=" + std::to_string(p.k);
   const int64_t ar = p.trans_a ? p.k : p.m, ac = p.trans_a ? p.m : p.k;
   const int64_t br = p.trans_b ? p.n : p.k, bc = p.trans_b ? p.k : p.n;
-  check_operand(args, shape, "a", "lda", ar, ac, p.lda, 0, 1, la);
-  check_operand(args, shape, "b", "ldb", br, bc, p.ldb, 0, 1, lb);
-  check_operand(args, shape, "c", "ldc", p.m, p.n, p.ldc, 0, 1, lc);
+  check_operand(args, shape, "a", "lda", ar, ac, p.lda, 0, 1, a.length);
+  check_operand(args, shape, "b", "ldb", br, bc, p.ldb, 0, 1, b.length);
+  check_operand(args, shape, "c", "ldc", p.m, p.n, p.ldc, 0, 1, c.length);
   const i128 cs = span(p.m, p.n, p.ldc);
   if (p.k > 0) {
     check_no_overlap(args, shape, p.c, cs, p.a, span(ar, ac, p.lda), "a");
@@ -111,30 +110,30 @@ Napi::Value SgemmBatched(const Napi::CallbackInfo& info) {
   GemmProblem p;
   p.trans_a = args.boolean(0, "transA");
   p.trans_b = args.boolean(1, "transB");
-  p.m = args.integer(2, "m", 0, kMaxDim);
-  p.n = args.integer(3, "n", 0, kMaxDim);
-  p.k = args.integer(4, "k", 0, kMaxDim);
-  p.alpha = args.finite_float(5, "alpha");
-  int64_t la, lb, lc;
-  p.a = args.float32(6, "a", &la);
+  p.m = args.dim(2, "m");
+  p.n = args.dim(3, "n");
+  p.k = args.dim(4, "k");
+  p.alpha = static_cast<float>(args.finite(5, "alpha"));
+  const TypedSpan<float> a = args.f32_span(6, "a");
   p.lda = args.integer(7, "lda", 1, kMaxStride);
   const int64_t sa = args.integer(8, "strideA", 0, kMaxStride);
-  p.b = args.float32(9, "b", &lb);
+  const TypedSpan<float> b = args.f32_span(9, "b");
   p.ldb = args.integer(10, "ldb", 1, kMaxStride);
   const int64_t sb = args.integer(11, "strideB", 0, kMaxStride);
-  p.beta = args.finite_float(12, "beta");
-  p.c = args.float32(13, "c", &lc);
+  p.beta = static_cast<float>(args.finite(12, "beta"));
+  const TypedSpan<float> c = args.f32_span(13, "c");
   p.ldc = args.integer(14, "ldc", 1, kMaxStride);
   const int64_t sc = args.integer(15, "strideC", 0, kMaxStride);
-  const int64_t batch = args.integer(16, "batch", 0, kMaxDim);
+  const int64_t batch = args.dim(16, "batch");
+  p.a = a.data; p.b = b.data; p.c = c.data;
   const std::string shape = std::string("transA=") + (p.trans_a ? "true" : "false") + ", transB=" + (p.trans_b ? "true" : "false") +
                             ", m=" + std::to_string(p.m) + ", n=" + std::to_string(p.n) + ", k=" + std::to_string(p.k) +
                             ", batch=" + std::to_string(batch);
   const int64_t ar = p.trans_a ? p.k : p.m, ac = p.trans_a ? p.m : p.k;
   const int64_t br = p.trans_b ? p.n : p.k, bc = p.trans_b ? p.k : p.n;
-  check_operand(args, shape, "a", "lda", ar, ac, p.lda, sa, batch, la);
-  check_operand(args, shape, "b", "ldb", br, bc, p.ldb, sb, batch, lb);
-  check_operand(args, shape, "c", "ldc", p.m, p.n, p.ldc, sc, batch, lc);
+  check_operand(args, shape, "a", "lda", ar, ac, p.lda, sa, batch, a.length);
+  check_operand(args, shape, "b", "ldb", br, bc, p.ldb, sb, batch, b.length);
+  check_operand(args, shape, "c", "ldc", p.m, p.n, p.ldc, sc, batch, c.length);
   // The C matrices must be disjoint: either one after another (strideC ≥ one matrix's span) or
   // side by side within each row (attention's (T, H, D) layout: n ≤ strideC, batch·strideC ≤ ldc).
   const i128 one_c = span(p.m, p.n, p.ldc);
@@ -169,8 +168,7 @@ Napi::Value Isas(const Napi::CallbackInfo& info) {
 // setIsa("avx512" | "avx2" | "portable"): forces a GEMM path (tests and benchmarks).
 Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   NapiArgs args(info, "setIsa", 1);
-  if (!info[0].IsString()) args.type_error("name must be a string, got " + js_type_name(info[0]));
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  const std::string name = args.string(0, "name");
   if (!set_gemm_isa(name.c_str())) {
     std::string known;
     for (const GemmIsa* const* it = gemm_isas(); *it; ++it)
@@ -183,14 +181,9 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
 // fmaPeak(threads[, cpuTime]): GFLOP/s of independent FMA chains on that many threads, timed by
 // the wall clock, or (cpuTime) by each thread's CPU time.
 Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
-  if (info.Length() == 1) {
-    NapiArgs args(info, "fmaPeak", 1);
-    const int64_t threads = args.integer(0, "threads", 1, 2 * available_cores());
-    return Napi::Number::New(info.Env(), fma_peak_gflops(static_cast<int>(threads), false));
-  }
-  NapiArgs args(info, "fmaPeak", 2);
+  NapiArgs args(info, "fmaPeak", 1, 2);
   const int64_t threads = args.integer(0, "threads", 1, 2 * available_cores());
-  const bool cpu_time = args.boolean(1, "cpuTime");
+  const bool cpu_time = args.count() == 2 && args.boolean(1, "cpuTime");
   return Napi::Number::New(info.Env(), fma_peak_gflops(static_cast<int>(threads), cpu_time));
 }
 

@@ -250,6 +250,7 @@ describe('native sgemm', { skip }, () => {
     assert.ok(wall > 0.1 && cpu > 0.1, `fmaPeak(1) = ${wall}, fmaPeak(1, true) = ${cpu}`);
     assert.throws(() => A().fmaPeak(0), /fmaPeak: threads must be an integer/);
     assert.throws(() => (A().fmaPeak as (...x: unknown[]) => number)(1, 'yes'), /fmaPeak: cpuTime must be a boolean, got string/);
+    assert.throws(() => (A().fmaPeak as (...x: unknown[]) => number)(), /fmaPeak: expects 1 to 2 arguments, got 0/);
   });
 });
 
@@ -276,9 +277,10 @@ describe('native sgemm rejects bad input with an error naming the op and shapes'
   });
 
   test('negative, fractional or non-finite sizes and scalars; leading dimensions below the width', () => {
-    assert.throws(call(false, false, -1, 2, 2, 1, f(4), 2, f(4), 2, 0, f(4), 2), /sgemm: m must be an integer in \[0, \d+\], got -1/);
-    assert.throws(call(false, false, 2, 2.5, 2, 1, f(4), 2, f(4), 2, 0, f(4), 2), /sgemm: n must be an integer .* got 2.5/);
-    assert.throws(call(false, false, 2, 2, NaN, 1, f(4), 2, f(4), 2, 0, f(4), 2), /sgemm: k must be an integer .* got NaN/);
+    assert.throws(call(false, false, -1, 2, 2, 1, f(4), 2, f(4), 2, 0, f(4), 2), /sgemm: m must be a non-negative integer, got -1/);
+    assert.throws(call(false, false, 2, 2.5, 2, 1, f(4), 2, f(4), 2, 0, f(4), 2), /sgemm: n must be a non-negative integer, got 2.5/);
+    assert.throws(call(false, false, 2, 2, NaN, 1, f(4), 2, f(4), 2, 0, f(4), 2), /sgemm: k must be a non-negative integer, got NaN/);
+    assert.throws(call(false, false, 2 ** 31, 2, 2, 1, f(4), 2, f(4), 2, 0, f(4), 2), /sgemm: m must be a non-negative integer ≤ 2147483647, got 2147483648/);
     assert.throws(call(false, false, 2, 2, 2, Infinity, f(4), 2, f(4), 2, 0, f(4), 2), /sgemm: alpha must be finite/);
     assert.throws(call(false, false, 2, 2, 2, 1, f(4), 2, f(4), 2, '0', f(4), 2), /sgemm: beta must be a number, got string/);
     assert.throws(call(false, false, 2, 3, 4, 1, f(100), 3, f(100), 3, 0, f(100), 3), /sgemm: lda=3 is less than the width 4 of a/);
@@ -286,7 +288,8 @@ describe('native sgemm rejects bad input with an error naming the op and shapes'
   });
 
   test('wrong argument count, and C overlapping an input', () => {
-    assert.throws(call(false, false, 2, 2, 2), /sgemm: expected 13 arguments, got 5/);
+    assert.throws(call(false, false, 2, 2, 2), /sgemm: expects 13 arguments, got 5/);
+    assert.throws(call(false, false, 2, 2, 2, 1, f(4), 2, f(4), 2, 0, f(4), 2, 0), /sgemm: expects 13 arguments, got 14/);
     const buf = f(12);
     assert.throws(call(false, false, 2, 2, 2, 1, buf.subarray(0, 4), 2, f(4), 2, 0, buf.subarray(2, 6), 2), /sgemm: c overlaps a/);
     // Disjoint views of one buffer are fine.
@@ -297,8 +300,8 @@ describe('native sgemm rejects bad input with an error naming the op and shapes'
     assert.throws(callB(false, false, 2, 2, 2, 1, f(11), 2, 4, f(12), 2, 4, 0, f(12), 2, 4, 3),
       /sgemmBatched: a has 11 floats but a stored as 3 × 2×2 with lda=2 needs 12 .*batch=3/);
     assert.throws(callB(false, false, 2, 2, 2, 1, f(12), 2, 4, f(12), 2, 4, 0, f(12), 2, 0, 3), /sgemmBatched: strideC=0 .* c matrices overlap/);
-    assert.throws(callB(false, false, 2, 2, 2, 1, f(12), 2, 4, f(12), 2, 4, 0, f(12), 2, 4, -1), /sgemmBatched: batch must be an integer/);
-    assert.throws(callB(false, false, 2, 2, 2, 1, f(12), 2, 4, f(12), 2, 4, 0, f(12), 2, 4), /sgemmBatched: expected 17 arguments, got 16/);
+    assert.throws(callB(false, false, 2, 2, 2, 1, f(12), 2, 4, f(12), 2, 4, 0, f(12), 2, 4, -1), /sgemmBatched: batch must be a non-negative integer, got -1/);
+    assert.throws(callB(false, false, 2, 2, 2, 1, f(12), 2, 4, f(12), 2, 4, 0, f(12), 2, 4), /sgemmBatched: expects 17 arguments, got 16/);
   });
 
   test('controls: setThreads, setIsa', () => {

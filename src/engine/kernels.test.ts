@@ -170,11 +170,12 @@ test('native kernels reject bad arguments with a JS error naming the op, never a
   const f = (n: number) => new Float32Array(n);
   const z = (n: number) => new Int32Array(n);
   assert.throws(() => a.swigluForward(f(2), f(2)), /swigluForward: expects 4 arguments, got 2/);
+  assert.throws(() => a.swigluForward(f(2), f(2), f(2), 2, 2), /swigluForward: expects 4 arguments, got 5/);
   assert.throws(() => a.rmsnormForward(f(4), null, f(4), f(2), 2, 2, 1e-5), /rmsnormForward: w must be a Float32Array \(2\), got null/);
   assert.throws(() => a.rmsnormBackward(f(4), f(4), f(2), f(2), f(4), f(1), 2, 2), /rmsnormBackward: dw has 1 elements, needs 2/);
   assert.throws(() => a.softmaxForward(f(4), f(4), 'two', 2), /softmaxForward: rows must be a number, got string/);
   assert.throws(() => a.softmaxForward(f(4), f(4), -1, 2), /rows must be a non-negative integer, got -1/);
-  assert.throws(() => a.softmaxForward(f(4), f(4), 2 ** 31, 2 ** 31), /rows must be a non-negative integer/);
+  assert.throws(() => a.softmaxForward(f(4), f(4), 2 ** 31, 2 ** 31), /rows must be a non-negative integer ≤ 2147483647, got 2147483648/);
   assert.throws(() => a.softmaxForward(f(4), f(4), 2 ** 30, 2 ** 30), /shape \(1073741824, 1073741824\) is too large/);
   assert.throws(() => a.rope(f(4), f(4), z(1), f(2), f(2), 1, 1, 4, 1), /rope: inverse must be a boolean, got number/);
   assert.throws(() => a.attentionForward(f(4), f(4), f(4), f(4), f(1), 1, 1, 1, 1, 1, 4, NaN, z(1), z(1)), /attentionForward: scale must be finite/);
@@ -186,6 +187,7 @@ test('native kernels reject bad arguments with a JS error naming the op, never a
   assert.throws(() => a.adamw(f(2), new Float64Array(2), f(2), f(2), 2, 0.1, 0.9, 0.99, 1e-8, 0, 1), /adamw: grad must be a Float32Array \(2\), got Float64Array/);
   assert.throws(() => a.adamw(f(2), f(2), f(2), f(2), 2, 0.1, 0.9, 0.99, 1e-8, 0, 1.5), /adamw: step must be an integer ≥ 1/);
   assert.throws(() => a.fusedIsa('avx1024'), /fusedIsa: "avx1024" is not available/);
+  assert.throws(() => a.fusedIsa(2), /fusedIsa: name must be a string, got number/);
   // Subarray views are honoured (offset and length), and buffers longer than needed are fine.
   const big = new Float32Array(10).fill(2), out = new Float32Array(8);
   a.swigluForward(big.subarray(3, 5), big.subarray(5, 7), out.subarray(4), 2);
