@@ -22,8 +22,12 @@ test('rft quickstart --small: both stages end to end; RFT raises held-out mean r
   }
   assert.ok(summary.wall_s > 0);
   for (const f of ['data/sft.jsonl', 'data/rft.jsonl', 'data/heldout.jsonl', 'model/config.json', 'sft/model/model.safetensors', 'sft/metrics.jsonl',
-    'rft/model/model.safetensors', 'rft/metrics.jsonl', 'rft/eval.jsonl', 'rft/report.md', 'rft/reward.svg']) {
+    ...(SMALL_PLAN.rftFull ? ['rft/model/model.safetensors'] : ['rft/adapter/adapter_model.safetensors', 'rft/adapter/adapter_config.json']), 'rft/metrics.jsonl', 'rft/eval.jsonl', 'rft/report.md', 'rft/reward.svg']) {
     assert.ok(existsSync(join(out, f)), `missing ${f}`);
+  }
+  if (!SMALL_PLAN.rftFull) {
+    // stage 2 trained a LoRA adapter against the SFT model
+    assert.ok(JSON.parse(readFileSync(join(out, 'rft', 'adapter', 'adapter_config.json'), 'utf8')).base_model_name_or_path.endsWith(join('sft', 'model')));
   }
   // held-out problems are never trained on
   const prompts = (f: string) => new Set(readFileSync(join(out, 'data', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l).messages[0].content));

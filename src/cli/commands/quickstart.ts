@@ -44,6 +44,8 @@ export function register(program: Command): void {
       const out = resolve(o.out);
       console.log('\n' + summaryTable(summary));
       console.log(`\n${plan.rftFull ? 'model:  ' : 'adapter:'} ${join(out, 'rft', plan.rftFull ? 'model' : 'adapter')}\nreport:  ${join(out, 'rft', 'report.md')}\nsummary: ${join(out, 'summary.json')}`);
+      const serve = plan.rftFull ? `--model ${join(out, 'rft', 'model')}` : `--model ${join(out, 'sft', 'model')} --adapter countdown=${join(out, 'rft', 'adapter')}`;
+      console.log(`serve:   npx rft serve ${serve}`);
       if (o.json) console.log(JSON.stringify(summary));
     });
 }
