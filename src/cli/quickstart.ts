@@ -195,12 +195,13 @@ export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks:
     });
     writeReport(join(out, 'rft'));
     const t3 = performance.now();
+    const gain = pairedGain(result.initialEval!, result.finalEval!);
     const summary: QuickstartSummary = {
       task: plan.task,
       sft: pick(result.initialEval!),
       rft: pick(result.finalEval!),
       k: plan.rft.evalSamples,
-      gain: (({ greedy, sampled }) => ({ mean_reward: greedy, mean_reward_sampled: sampled }))(pairedGain(result.initialEval!, result.finalEval!)),
+      gain: { mean_reward: gain.greedy, mean_reward_sampled: gain.sampled },
       heldout_size: heldoutRows.length,
       wall_s: (t3 - t0) / 1000,
       seconds: { data: (t1 - t0) / 1000, sft: (t2 - t1) / 1000, rft: (t3 - t2) / 1000 },

@@ -8,6 +8,7 @@ import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import type { PolicyEngine } from '../contracts/policy-engine.js';
 import { rollout } from '../rollout/single-turn.js';
 import { scoreAll, type ScoreFn } from './grpo/score.js';
+import { unbiasedStd } from './grpo/advantages.js';
 
 export interface HeldoutOptions {
   k: number;
@@ -145,8 +146,7 @@ export function pairedGain(before: HeldoutResult, after: HeldoutResult): { greed
     const n = d.length;
     if (n === 0) return { delta: NaN, se: NaN };
     const mean = d.reduce((s, v) => s + v, 0) / n;
-    const variance = n > 1 ? d.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) : NaN;
-    return { delta: mean, se: Math.sqrt(variance / n) };
+    return { delta: mean, se: n > 1 ? unbiasedStd(d, mean) / Math.sqrt(n) : NaN };
   };
   return { greedy: gain(true), sampled: gain(false) };
 }

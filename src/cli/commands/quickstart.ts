@@ -43,8 +43,9 @@ export function register(program: Command): void {
       bar?.done();
       const out = resolve(o.out);
       console.log('\n' + summaryTable(summary));
-      console.log(`\n${plan.rftFull ? 'model:  ' : 'adapter:'} ${join(out, 'rft', plan.rftFull ? 'model' : 'adapter')}\nreport:  ${join(out, 'rft', 'report.md')}\nsummary: ${join(out, 'summary.json')}`);
-      const serve = plan.rftFull ? `--model ${join(out, 'rft', 'model')}` : `--model ${join(out, 'sft', 'model')} --adapter countdown=${join(out, 'rft', 'adapter')}`;
+      const trained = join(out, 'rft', plan.rftFull ? 'model' : 'adapter');
+      console.log(`\n${plan.rftFull ? 'model:  ' : 'adapter:'} ${trained}\nreport:  ${join(out, 'rft', 'report.md')}\nsummary: ${join(out, 'summary.json')}`);
+      const serve = plan.rftFull ? `--model ${trained}` : `--model ${join(out, 'sft', 'model')} --adapter countdown=${trained}`;
       console.log(`serve:   npx rft serve ${serve}`);
       if (o.json) console.log(JSON.stringify(summary));
     });
