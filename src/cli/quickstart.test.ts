@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -22,12 +22,8 @@ test('rft quickstart --small: both stages end to end; RFT raises held-out mean r
   }
   assert.ok(summary.wall_s > 0);
   for (const f of ['data/sft.jsonl', 'data/rft.jsonl', 'data/heldout.jsonl', 'model/config.json', 'sft/model/model.safetensors', 'sft/metrics.jsonl',
-    ...(SMALL_PLAN.rftFull ? ['rft/model/model.safetensors'] : ['rft/adapter/adapter_model.safetensors', 'rft/adapter/adapter_config.json']), 'rft/metrics.jsonl', 'rft/eval.jsonl', 'rft/report.md', 'rft/reward.svg']) {
+    'rft/model/model.safetensors', 'rft/metrics.jsonl', 'rft/eval.jsonl', 'rft/report.md', 'rft/reward.svg']) {
     assert.ok(existsSync(join(out, f)), `missing ${f}`);
-  }
-  if (!SMALL_PLAN.rftFull) {
-    // stage 2 trained a LoRA adapter against the SFT model
-    assert.ok(JSON.parse(readFileSync(join(out, 'rft', 'adapter', 'adapter_config.json'), 'utf8')).base_model_name_or_path.endsWith(join('sft', 'model')));
   }
   // held-out problems are never trained on
   const prompts = (f: string) => new Set(readFileSync(join(out, 'data', f), 'utf8').trim().split('\n').map((l) => JSON.parse(l).messages[0].content));
@@ -59,4 +55,33 @@ test('plan overrides replace fields and refuse unknown ones', () => {
   assert.equal(p.rft.loss.lossType, FULL_PLAN.rft.loss.lossType, 'untouched nested fields stay');
   assert.equal(p.rft.rolloutsPerPrompt, FULL_PLAN.rft.rolloutsPerPrompt);
   assert.throws(() => withOverrides(FULL_PLAN, { bogus: 1 }), /unknown plan field "bogus"/);
+});
+
+test('rft quickstart with a LoRA stage 2 (the default plan\'s): saves a PEFT adapter against the SFT model and prints how to serve it', () => {
+  const out = mkdtempSync(join(tmpdir(), 'rft-quickstart-lora-'));
+  const plan = join(out, 'plan.json');
+  writeFileSync(plan, JSON.stringify({ trainSize: 100, heldoutSize: 4, sft: { epochs: 1 }, rftFull: false, rft: { steps: 2, promptsPerStep: 2, rolloutsPerPrompt: 2, evalSamples: 2 } }));
+  const r = spawnSync(process.execPath, [bin, 'quickstart', '--small', '--plan', plan, '--out', join(out, 'run')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const adapter = join(out, 'run', 'rft', 'adapter');
+  for (const f of ['adapter_model.safetensors', 'adapter_config.json']) assert.ok(existsSync(join(adapter, f)), `missing rft/adapter/${f}`);
+  assert.ok(!existsSync(join(out, 'run', 'rft', 'model')), 'a LoRA run saves no model folder');
+  assert.equal(JSON.parse(readFileSync(join(adapter, 'adapter_config.json'), 'utf8')).base_model_name_or_path, join(out, 'run', 'sft', 'model'));
+  assert.ok(r.stdout.includes(`npx rft serve --model ${join(out, 'run', 'sft', 'model')} --adapter countdown=${adapter}`), r.stdout);
+});
+
+test('rft quickstart --plan: a missing file, bad JSON or an unknown field is a clear error naming the file, and nothing runs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rft-quickstart-plan-'));
+  const run = (plan: string) => spawnSync(process.execPath, [bin, 'quickstart', '--small', '--plan', plan, '--out', join(dir, 'run')], { encoding: 'utf8' });
+  const bad = (plan: string, re: RegExp) => {
+    const r = run(plan);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, re);
+    assert.ok(!existsSync(join(dir, 'run')), 'no run directory was started');
+  };
+  bad(join(dir, 'missing.json'), /--plan .*missing\.json/);
+  writeFileSync(join(dir, 'broken.json'), '{"rft": ');
+  bad(join(dir, 'broken.json'), /--plan .*broken\.json/);
+  writeFileSync(join(dir, 'unknown.json'), '{"stepz": 3}');
+  bad(join(dir, 'unknown.json'), /--plan .*unknown\.json: unknown plan field "stepz"/);
 });
