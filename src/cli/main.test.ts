@@ -38,3 +38,24 @@ test('output piped into a reader that closes early (rft ... | head) ends quietly
   assert.equal(r.status, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /EPIPE|Error/);
 });
+
+test('a typo in a required flag is reported as an unknown option with the close names, before any missing required option', () => {
+  const cases: [string[], RegExp][] = [
+    [['evaluator', 'preview', '--evl', 'numeric', '--dataset', 'a.jsonl', '--responses', 'b.jsonl'], /unknown option '--evl'\n\(Did you mean --evaluator\?\)/],
+    [['evaluator', 'preview', '--evaluater', 'numeric', '--dataset', 'a.jsonl', '--responses', 'b.jsonl'], /unknown option '--evaluater'\n\(Did you mean --evaluator\?\)/],
+    [['dataset', 'split', 'a.jsonl', '--evl', '3'], /unknown option '--evl'\n\(Did you mean --eval\?\)/],
+    [['model', 'init', '--outt', 'x'], /unknown option '--outt'\n\(Did you mean --out\?\)/],
+    [['train', '--model', 'm', '--dataset', 'd.jsonl', '--evaluator', 'numeric', '--outt', 'o'], /unknown option '--outt'\n\(Did you mean --out\?\)/],
+    [['train', '--evl', 'x'], /unknown option '--evl'\n\(Did you mean one of --eval-dataset, --evaluator, /],
+  ];
+  for (const [args, message] of cases) {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, message, args.join(' '));
+    assert.doesNotMatch(r.stderr, /required option/, args.join(' '));
+  }
+  // a required option that is really missing is still named
+  const r = spawnSync(process.execPath, [bin, 'dataset', 'split', 'a.jsonl'], { encoding: 'utf8' });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /required option '--eval <size>' not specified/);
+});
