@@ -109,7 +109,10 @@ test('spec errors list every problem with the path of the bad field', async () =
 });
 
 test('top-level spec errors: bad JSON, missing files, unknown types, non-objects', async () => {
-  assert.match((await issuesOf('{"type": ')).join(), /\$: inline JSON spec does not parse/);
+  assert.match((await issuesOf('{"type": ')).join(), /\$: inline JSON spec: invalid JSON at line 1, column 9: value expected/);
+  const bad = join(mkdtempSync(join(tmpdir(), 'rft-spec-json-')), 'bad.json');
+  writeFileSync(bad, '{\n  "type": "numeric",\n  "rel_tol": 0.01,\n}\n');
+  assert.match((await issuesOf(bad)).join(), /spec file .*bad\.json: invalid JSON at line 4, column 1: property name expected/);
   assert.match((await issuesOf('missing.json')).join(), /does not exist/);
   assert.match((await issuesOf('missing.ts')).join(), /module .*missing\.ts does not exist/);
   assert.match((await issuesOf({ type: 'python', source: '' })).join(), /python graders are not supported/);

@@ -18,6 +18,7 @@ import { EvaluatorPool, type EvaluatorPoolOptions } from '../isolation/evaluator
 import { MODULE_EXTENSIONS } from '../isolation/load-module.js';
 import { BUILTINS } from '../registry.js';
 import { describeValue, Issues, Options, SpecError } from './issues.js';
+import { parseJsonText } from '../../data/json-text.js';
 
 export interface LoadOptions {
   /** Where relative paths in the spec resolve (default: the current directory). */
@@ -46,9 +47,9 @@ class Loader {
     if (s.startsWith('{')) {
       let value: unknown;
       try {
-        value = JSON.parse(s);
+        value = parseJsonText(s, 'inline JSON spec');
       } catch (e) {
-        this.issues.add(path, `inline JSON spec does not parse: ${(e as Error).message}`);
+        this.issues.add(path, (e as Error).message);
         return undefined;
       }
       return this.fromValue(value, path, baseDir);
@@ -63,9 +64,9 @@ class Loader {
       }
       let value: unknown;
       try {
-        value = JSON.parse(readFileSync(file, 'utf8'));
+        value = parseJsonText(readFileSync(file, 'utf8'), `spec file ${file}`);
       } catch (e) {
-        this.issues.add(path, `spec file ${file} is not valid JSON: ${(e as Error).message}`);
+        this.issues.add(path, (e as Error).message);
         return undefined;
       }
       return this.fromValue(value, '$', dirname(file));
