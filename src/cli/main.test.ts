@@ -59,3 +59,31 @@ test('a typo in a required flag is reported as an unknown option with the close 
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /required option '--eval <size>' not specified/);
 });
+
+test('every command and subcommand answers --help with its usage and exit code 0 (rft bench too)', async () => {
+  const { buildProgram } = await import('./main.js');
+  const paths: string[][] = [];
+  const walk = (cmd: import('commander').Command, path: string[]) => {
+    for (const c of cmd.commands) {
+      paths.push([...path, c.name()]);
+      walk(c, [...path, c.name()]);
+    }
+  };
+  walk(buildProgram(), []);
+  assert.ok(paths.length > 10 && paths.some((p) => p[0] === 'bench'));
+  const { main } = await import('./main.js');
+  for (const p of paths) {
+    // in process (a child each would take seconds): capture what the help writes
+    let out = '';
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof write;
+    let code: number;
+    try {
+      code = await main([...p, '--help']);
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.equal(code, 0, `rft ${p.join(' ')} --help`);
+    assert.match(out, new RegExp(`Usage: rft ${p.join(' ')}`), `rft ${p.join(' ')} --help`);
+  }
+});
