@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,11 +108,28 @@ test('convert turns prompt rows into chat rows and back', async () => {
   assert.match(bad.stderr, /x\.jsonl:1: row has neither "messages" nor "prompt"/);
 });
 
-test('generate sql stores the database path as given, relative to the working directory', async () => {
+test('generate sql stores the database path relative to the dataset file, so scoring works from any directory and after a split elsewhere', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'rft-cli-ds-'));
   const g = rft(['dataset', 'generate', 'sql', '--out-dir', 'data/sql', '--n', '5', '--seed', '1', '--levels', 'easy,hard'], dir);
   assert.equal(g.status, 0, g.stderr);
   const rows = await lines(join(dir, 'data/sql/sql.rft.jsonl'));
-  for (const row of rows) assert.equal(row.database, 'data/sql/shop.sqlite');
+  for (const row of rows) assert.equal(row.database, 'shop.sqlite');
   assert.equal(rft(['dataset', 'validate', 'data/sql/sql.sft.jsonl', '--sft'], dir).status, 0);
+  // the gold queries as responses: every one valid with full score, run from a directory that is not the data's
+  await mkdir(join(dir, 'elsewhere/deeper'), { recursive: true });
+  await writeFile(join(dir, 'gold.jsonl'), rows.map((r) => JSON.stringify('```sql\n' + r.ground_truth.sql + '\n```')).join('\n') + '\n');
+  const scores = (dataset: string, responses: string, cwd: string) => {
+    const p = rft(['evaluator', 'preview', '--evaluator', 'sql', '--dataset', dataset, '--responses', responses, '--json'], cwd);
+    assert.equal(p.status, 0, p.stderr);
+    return JSON.parse(p.stdout).results.map((r: { valid: boolean; score: number; reason: string }) => [r.valid, r.score, r.valid ? '' : r.reason]);
+  };
+  assert.deepEqual(scores('../data/sql/sql.rft.jsonl', '../gold.jsonl', join(dir, 'elsewhere')), rows.map(() => [true, 1, '']));
+  // split into another directory: the rows there name the same database
+  const s = rft(['dataset', 'split', 'data/sql/sql.rft.jsonl', '--eval', '2', '--out-train', 'elsewhere/t.jsonl', '--out-eval', 'elsewhere/deeper/e.jsonl'], dir);
+  assert.equal(s.status, 0, s.stderr);
+  assert.equal((await lines(join(dir, 'elsewhere/t.jsonl')))[0].database, '../data/sql/shop.sqlite');
+  assert.equal((await lines(join(dir, 'elsewhere/deeper/e.jsonl')))[0].database, '../../data/sql/shop.sqlite');
+  const evalRows = await lines(join(dir, 'elsewhere/deeper/e.jsonl'));
+  await writeFile(join(dir, 'gold-eval.jsonl'), evalRows.map((r) => JSON.stringify('```sql\n' + r.ground_truth.sql + '\n```')).join('\n') + '\n');
+  assert.deepEqual(scores('elsewhere/deeper/e.jsonl', 'gold-eval.jsonl', dir), [[true, 1, ''], [true, 1, '']]);
 });

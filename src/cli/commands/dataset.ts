@@ -17,6 +17,7 @@ import {
   fromSftRow,
   generateTask,
   readJsonl,
+  rebaseRowPaths,
   readJsonlRecords,
   splitRows,
   toPromptRow,
@@ -167,8 +168,9 @@ function registerSplit(ds: Command): void {
       const trainPath = o.outTrain ?? defaultOut(file, 'train');
       const evalPath = o.outEval ?? defaultOut(file, 'eval');
       try {
-        await writeJsonl(trainPath, result.train);
-        await writeJsonl(evalPath, result.eval);
+        // relative file paths in rows (the SQL task's database) keep naming the same files from the new files' directories
+        await writeJsonl(trainPath, result.train.map((r) => rebaseRowPaths(r, file, trainPath)));
+        await writeJsonl(evalPath, result.eval.map((r) => rebaseRowPaths(r, file, evalPath)));
       } catch (e) {
         userError(e, trainPath);
       }
@@ -200,7 +202,7 @@ function registerConvert(ds: Command): void {
         }
       });
       try {
-        await writeJsonl(o.out, converted);
+        await writeJsonl(o.out, converted.map((r) => rebaseRowPaths(r, file, o.out)));
       } catch (e) {
         userError(e, o.out);
       }
@@ -241,7 +243,7 @@ function registerFromSft(ds: Command): void {
           if (r.skip) skipped[r.skip] = (skipped[r.skip] ?? 0) + 1;
           else {
             written++;
-            yield r.row;
+            yield rebaseRowPaths(r.row, file, o.out);
           }
         }
       }
