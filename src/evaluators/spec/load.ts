@@ -33,6 +33,18 @@ function allTypes(): string[] {
   return [...Object.keys(BUILTINS), ...STRUCTURAL, ...OPENAI_GRADER_TYPES];
 }
 
+/** The options a built-in cannot do without (those its parser reports as required when given none). */
+export function requiredOptions(name: string): string[] {
+  const issues = new Issues();
+  BUILTINS[name].create(new Options({ type: name }, '$', issues));
+  return issues.list.filter((i) => /is required/.test(i.message)).map((i) => i.path.replace(/^\$\./, ''));
+}
+
+/** The built-ins that need options, with those options: `llm-judge (rubric)`. */
+export function builtinsNeedingOptions(): Record<string, string[]> {
+  return Object.fromEntries(Object.keys(BUILTINS).map((n) => [n, requiredOptions(n)]).filter(([, o]) => o.length));
+}
+
 class Loader {
   readonly issues = new Issues();
   pool?: EvaluatorPool;
@@ -54,7 +66,15 @@ class Loader {
       }
       return this.fromValue(value, path, baseDir);
     }
-    if (BUILTINS[s]) return this.fromValue({ type: s }, path, baseDir);
+    if (BUILTINS[s]) {
+      const needed = requiredOptions(s);
+      if (needed.length) {
+        const example = JSON.stringify(Object.fromEntries([['type', s], ...needed.map((k) => [k, '…'])]));
+        this.issues.add(path, `the built-in ${JSON.stringify(s)} needs options (${needed.join(', ')}): give it as a JSON object, e.g. '${example}' (see README "Built-in evaluators")`);
+        return undefined;
+      }
+      return this.fromValue({ type: s }, path, baseDir);
+    }
     const ext = extname(s).toLowerCase();
     if (ext === '.json') {
       const file = resolve(baseDir, s);
