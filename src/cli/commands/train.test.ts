@@ -65,7 +65,7 @@ test('a dataset with problems is refused with each problem and its line', () => 
   writeFileSync(join(dir, 'bad.jsonl'), '{"messages":[{"role":"user","content":"hi"}]}\nnot json\n{"messages":[]}\n');
   const r = rft(['train', '--model', 'm', '--dataset', 'bad.jsonl', '--evaluator', 'numeric', '--out', 'o'], dir);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /--dataset bad\.jsonl has 2 problem\(s\)/);
+  assert.match(r.stderr, /--dataset bad\.jsonl has 2 problems:/);
   assert.match(r.stderr, /line 2/);
   assert.match(r.stderr, /line 3/);
 });
