@@ -105,3 +105,13 @@ test('tokenizer folder errors name the file and the problem', () => {
     rmSync(dir, { recursive: true });
   }
 });
+
+test('unknownCharacters: the characters a character vocabulary lacks (they would encode as <unk>), none for text inside it', () => {
+  const f = buildCharTokenizer(alphabetFromText('abc hello'));
+  const t = new ModelTokenizer({ tokenizer: f.tokenizer, config: f.config });
+  assert.deepEqual(t.unknownCharacters('hello abc'), []);
+  assert.deepEqual(t.unknownCharacters('héllo ✓ é'), ['é', '✓']);
+  // what the method claims is what encode does
+  assert.deepEqual(t.encode('é', { addSpecialTokens: false }), [f.ids.unk]);
+  assert.ok(!t.encode('hello', { addSpecialTokens: false }).includes(f.ids.unk));
+});

@@ -153,6 +153,26 @@ export class ModelTokenizer {
     return new ModelTokenizer({ tokenizer, config, generation, modelEosIds, chatTemplate, where: dir });
   }
 
+  private unkCache?: { id: number | null; known: Map<string, boolean> };
+
+  /**
+   * The distinct characters of `text` this tokenizer can only encode as its unknown token (a
+   * character model's `<unk>`), in order of first appearance; none for byte-level vocabularies.
+   */
+  unknownCharacters(text: string): string[] {
+    const unk = this.specialStrings.unk_token;
+    this.unkCache ??= { id: unk === null ? null : (this.tok.token_to_id(unk) ?? null), known: new Map() };
+    const { id, known } = this.unkCache;
+    if (id === null) return [];
+    const out: string[] = [];
+    for (const ch of new Set(text)) {
+      let isUnknown = known.get(ch);
+      if (isUnknown === undefined) known.set(ch, (isUnknown = this.encode(ch, { addSpecialTokens: false }).includes(id)));
+      if (isUnknown) out.push(ch);
+    }
+    return out;
+  }
+
   /** Text → ids. addSpecialTokens applies the post-processor (e.g. a BOS), as HF's default does. */
   encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
     return this.tok.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids;

@@ -5,6 +5,7 @@
 import { validateFile, readJsonl, resolveRowPaths, type RowKind } from '../data/index.js';
 import { loadEvaluator, runEvaluations } from '../evaluators/index.js';
 import { loadModel, loadTokenizer } from '../model/load.js';
+import type { ModelTokenizer } from '../model/tokenizer.js';
 import { TransformerPolicy } from '../model/policy.js';
 import type { ProjectionName } from '../model/transformer.js';
 import type { Row } from '../contracts/row.js';
@@ -47,6 +48,34 @@ export async function makeScorer(spec: unknown, opts: { timeoutMs: number; concu
       await evaluator.close?.();
     },
   };
+}
+
+/** The text of a row's messages (string contents and text parts). */
+function rowText(row: Row): string {
+  const parts: string[] = [];
+  for (const m of row.messages ?? []) {
+    const c = (m as { content?: unknown }).content;
+    if (typeof c === 'string') parts.push(c);
+    else if (Array.isArray(c)) for (const p of c) if (p && typeof (p as { text?: unknown }).text === 'string') parts.push((p as { text: string }).text);
+  }
+  return parts.join('\n');
+}
+
+/**
+ * A warning when rows hold characters the tokenizer can only encode as its unknown token (a
+ * character model made for other data): which characters, in how many rows. Undefined when none.
+ */
+export function vocabularyWarning(tokenizer: ModelTokenizer, rows: Row[], what: string): string | undefined {
+  const chars = new Set<string>();
+  let affected = 0;
+  for (const row of rows) {
+    const unknown = tokenizer.unknownCharacters(rowText(row));
+    if (unknown.length) affected++;
+    for (const ch of unknown) chars.add(ch);
+  }
+  if (!affected) return undefined;
+  const shown = [...chars].slice(0, 10).map((c) => JSON.stringify(c)).join(' ');
+  return `${what}: ${affected} of ${rows.length} row${rows.length === 1 ? '' : 's'} hold characters outside the model's vocabulary (${shown}${chars.size > 10 ? ` and ${chars.size - 10} more` : ''}); the model sees them as its unknown token`;
 }
 
 export interface PolicySettings {

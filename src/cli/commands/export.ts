@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .command('export')
     .description('export a model (with a LoRA adapter merged) as a Hugging Face folder (--merged) or a GGUF file (--gguf)')
     .requiredOption('--model <dir>', 'base model folder (Hugging Face layout)')
-    .option('--adapter <dir>', 'PEFT LoRA adapter folder to merge into the base')
+    .option('--adapter <dir>', 'PEFT LoRA adapter folder to merge into the base (required with --merged, optional with --gguf)')
     .option('--merged <dir>', 'write the merged model as a Hugging Face folder here')
     .option('--gguf <file>', 'write a GGUF file here (llama.cpp, Ollama)')
     .option('--dtype <type>', 'storage type: f32 | f16 (GGUF matrices; merged folder weights)', 'f32')

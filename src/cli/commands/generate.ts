@@ -63,7 +63,11 @@ export function register(program: Command): void {
       if ((o.prompt === undefined) === (o.messages === undefined)) throw new CliError('give exactly one of --prompt TEXT or --messages FILE');
       const model = loadForCli(o.model, o.adapter);
       const tok = userErrors(() => loadTokenizer(o.model, model));
-      const ids = userErrors(() => (o.messages !== undefined ? tok.encodeChat(readMessages(o.messages), { addGenerationPrompt: true }) : tok.encode(o.prompt!)));
+      const messages = o.messages !== undefined ? readMessages(o.messages) : undefined;
+      const text = messages ? messages.map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n') : o.prompt!;
+      const unknown = tok.unknownCharacters(text);
+      if (unknown.length) process.stderr.write(`rft: warning: the prompt holds characters outside the model's vocabulary (${unknown.map((c) => JSON.stringify(c)).join(' ')}); the model sees them as its unknown token\n`);
+      const ids = userErrors(() => (messages ? tok.encodeChat(messages, { addGenerationPrompt: true }) : tok.encode(o.prompt!)));
       if (ids.length === 0) throw new CliError('the prompt encodes to no tokens');
       const samples = userErrors(() =>
         sample(model, Array.from({ length: o.n }, () => ids), {

@@ -141,6 +141,21 @@ test('rft generate samples from a prompt or chat messages, with a seed', () => {
   }
 });
 
+test('rft generate and rft sft warn about characters outside a character model\'s vocabulary, and say nothing when there are none', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rft-vocab-'));
+  assert.equal(rft('model', 'init', '--out', join(dir, 'm'), '--hidden', '16', '--layers', '1', '--heads', '2', '--kv-heads', '1', '--intermediate', '16').status, 0);
+  const gen = (prompt: string) => rft('generate', '--model', join(dir, 'm'), '--prompt', prompt, '--max-tokens', '2', '--temperature', '0');
+  const warned = gen('héllo ✓');
+  assert.equal(warned.status, 0, warned.stderr);
+  assert.match(warned.stderr, /warning: the prompt holds characters outside the model's vocabulary \("é" "✓"\)/);
+  assert.equal(gen('hello').stderr, '');
+  const rows = ['2+2?', 'café?', 'ok?'].map((q) => JSON.stringify({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: 'naïve ✓' }] }));
+  writeFileSync(join(dir, 'sft.jsonl'), rows.join('\n') + '\n');
+  const sft = rft('sft', '--model', join(dir, 'm'), '--dataset', join(dir, 'sft.jsonl'), '--out', join(dir, 'run'), '--batch-size', '3', '--max-length', '32');
+  assert.equal(sft.status, 0, sft.stderr);
+  assert.match(sft.stderr, /warning: --dataset .*sft\.jsonl: 3 of 3 rows hold characters outside the model's vocabulary \("ï" "✓" "é"\)/);
+});
+
 test('rft bench model --json prints the figures as one JSON object', () => {
   const r = rft('bench', 'model', '--model', join(FIX, 'qwen3'), '--batch', '1', '--seq', '8', '--sample-seqs', '2', '--sample-tokens', '2', '--repeats', '1', '--lora-rank', '2', '--json');
   assert.equal(r.status, 0, r.stderr);

@@ -8,7 +8,8 @@ import { rftFields } from '../../train/config/rft.js';
 import { recordedOptions } from '../../train/config/fields.js';
 import { prepareRunOut } from '../run-out.js';
 import { sftFields } from '../../train/config/sft.js';
-import { loadRows, makePolicy, makeScorer, type Scorer } from '../../train/setup.js';
+import { loadRows, makePolicy, makeScorer, vocabularyWarning, type Scorer } from '../../train/setup.js';
+import type { TransformerPolicy } from '../../model/policy.js';
 import { runRftLoop, type RftLoopConfig } from '../../train/grpo/trainer.js';
 import { runSft, type SftConfig } from '../../train/sft/trainer.js';
 import { writeReport } from '../../train/report.js';
@@ -72,6 +73,14 @@ export function describeEval(r: HeldoutResult): string {
   return `pass@1 ${f(r.pass1)} (greedy)  mean reward ${f(r.mean_reward)}` + (r.k ? `  pass@1 sampled ${f(r.pass1_sampled)}  pass@${r.k} ${f(r.pass_at_k)}` : '') + `  (${r.n} prompts)`;
 }
 
+/** Characters the model cannot encode become its unknown token: said once per dataset, on stderr. */
+function warnVocabulary(policy: TransformerPolicy, sets: [Row[] | undefined, string][]): void {
+  for (const [rows, what] of sets) {
+    const w = rows && vocabularyWarning(policy.tokenizer, rows, what);
+    if (w) process.stderr.write(`rft: warning: ${w}\n`);
+  }
+}
+
 async function withUserErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
@@ -96,6 +105,7 @@ export function register(program: Command): void {
       const scorer: Scorer = await makeScorer(c.evaluator, { timeoutMs: c.evaluatorTimeoutMs as number, concurrency: c.evaluatorConcurrency as number });
       try {
         const policy = makePolicy(c as never);
+        warnVocabulary(policy, [[trainRows, `--dataset ${c.dataset}`], [heldout, `--eval-dataset ${c.evalDataset}`]]);
         clearOut();
         const progress = new Progress('rft train');
         const result = await runRftLoop({
@@ -135,6 +145,7 @@ export function register(program: Command): void {
       const scorer = c.evaluator ? await makeScorer(c.evaluator, { timeoutMs: 30000, concurrency: 4 }) : undefined;
       try {
         const policy = makePolicy(c as never);
+        warnVocabulary(policy, [[rows, `--dataset ${c.dataset}`], [evalRows, `--eval ${c.eval}`]]);
         clearOut();
         const progress = new Progress('rft sft');
         const result = await runSft({
