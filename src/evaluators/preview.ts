@@ -28,6 +28,9 @@ export function readJsonLines(path: string, what: string): { line: number; value
   return out;
 }
 
+/** `1 row`, `2 rows`. */
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 export function readDataset(path: string): Row[] {
   const lines = readJsonLines(path, 'dataset');
   const problems: string[] = [];
@@ -91,7 +94,7 @@ export async function previewEvaluations(
   opts: RunOptions = {},
 ): Promise<{ results: PreviewResult[]; summary: PreviewSummary }> {
   if (rows.length !== responses.length) {
-    throw new InputError(`the dataset has ${rows.length} rows but the responses file has ${responses.length} lines; line i of the responses answers row i`);
+    throw new InputError(`the dataset has ${count(rows.length, 'row')} but the responses file has ${count(responses.length, 'line')}; line i of the responses answers row i`);
   }
   const index: { row: number; sample: number; response: string }[] = [];
   const rollouts: Rollout[] = [];
@@ -161,7 +164,7 @@ export function formatPreview(results: PreviewResult[], summary: PreviewSummary)
   const out = [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
   const s = summary;
   out.push('');
-  out.push(`${s.responses} responses for ${s.rows} rows: ${s.valid} valid, ${s.invalid} invalid; ${s.perfect} scored 1`);
+  out.push(`${count(s.responses, 'response')} for ${count(s.rows, 'row')}: ${s.valid} valid, ${s.invalid} invalid; ${s.perfect} scored 1`);
   out.push(`score: mean ${s.mean_score ?? '-'}  min ${s.min_score ?? '-'}  max ${s.max_score ?? '-'}   (${s.evaluations_per_second} evaluations/s)`);
   const ms = Object.entries(s.metrics);
   if (ms.length) out.push(`metric means: ${ms.map(([k, v]) => `${k} ${v}`).join(', ')}`);

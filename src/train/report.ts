@@ -59,7 +59,7 @@ export function writeReport(runPath: string): string {
   if (metrics.length) {
     const last = metrics[metrics.length - 1];
     const sum = (k: string) => metrics.reduce((a, m) => a + (m[k] ?? 0), 0);
-    lines.push('## Training', '', `${metrics.length} steps. Time: sampling ${fmt(sum('time_sample_s'))} s, evaluation ${fmt(sum('time_eval_s'))} s, training ${fmt(sum('time_train_s'))} s.`, '');
+    lines.push('## Training', '', `${metrics.length} step${metrics.length === 1 ? '' : 's'}. Time: sampling ${fmt(sum('time_sample_s'))} s, evaluation ${fmt(sum('time_eval_s'))} s, training ${fmt(sum('time_train_s'))} s.`, '');
     lines.push(...(isRft ? ['![reward](reward.svg)', '', '![policy](training.svg)'] : ['![loss](loss.svg)']), '', '| metric | last step |', '|---|---|');
     for (const [k, v] of Object.entries(last)) if (k !== 'step') lines.push(`| ${k} | ${fmt(v)} |`);
     lines.push('');

@@ -70,7 +70,7 @@ test('a .ts module evaluator runs in workers and its console output stays off st
 test('user errors exit 2 with a message and no stack trace', () => {
   const mismatch = rft('evaluator', 'preview', '--evaluator', 'countdown', '--dataset', dataset, '--responses', file('one.jsonl', '"x"\n'));
   assert.equal(mismatch.status, 2);
-  assert.match(mismatch.stderr, /2 rows but the responses file has 1 lines/);
+  assert.match(mismatch.stderr, /2 rows but the responses file has 1 line;/);
   const badSpec = rft('evaluator', 'preview', '--evaluator', '{"type": "numeric", "abs_tol": "small"}', '--dataset', dataset, '--responses', responses);
   assert.equal(badSpec.status, 2);
   assert.match(badSpec.stderr, /\$\.abs_tol: must be a number/);

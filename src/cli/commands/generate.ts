@@ -2,10 +2,21 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../main.js';
+import { parseJsonText } from '../../data/json-text.js';
 import { loadForCli, userErrors } from './model.js';
 import { loadTokenizer } from '../../model/load.js';
 import { sample } from '../../model/sampler.js';
 import type { ChatMessage } from '../../model/tokenizer.js';
+
+/** The message of a text's first JSON syntax error (it has one). */
+function jsonProblem(text: string, where: string): string {
+  try {
+    parseJsonText(text, where);
+    return `${where}: not JSON`;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 
 /** Messages from a file: a JSON array of messages, or an object / JSONL line with `messages`. */
 function readMessages(path: string): ChatMessage[] {
@@ -19,11 +30,13 @@ function readMessages(path: string): ChatMessage[] {
   try {
     v = JSON.parse(text);
   } catch {
+    // a JSONL file: its first row
     const first = text.split('\n').find((l) => l.trim());
     try {
       v = JSON.parse(first ?? '');
-    } catch (e) {
-      throw new CliError(`--messages ${path}: not JSON or JSONL (${(e as Error).message})`);
+    } catch {
+      // neither: the whole file's first syntax error, with its line and column
+      throw new CliError(`${jsonProblem(text, `--messages ${path}`)} (the file is neither JSON nor JSONL)`);
     }
   }
   const msgs = Array.isArray(v) ? v : (v as { messages?: unknown })?.messages;

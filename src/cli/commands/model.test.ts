@@ -156,6 +156,14 @@ test('rft generate and rft sft warn about characters outside a character model\'
   assert.match(sft.stderr, /warning: --dataset .*sft\.jsonl: 3 of 3 rows hold characters outside the model's vocabulary \("ï" "✓" "é"\)/);
 });
 
+test('rft generate --messages with broken JSON names the line and column of the error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rft-msgs-'));
+  writeFileSync(join(dir, 'm.json'), '[{"role": "user",\n  "content": "x",,}]');
+  const r = rft('generate', '--model', join(FIX, 'qwen2'), '--messages', join(dir, 'm.json'));
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--messages .*m\.json: invalid JSON at line 2, column 18: property name expected \(the file is neither JSON nor JSONL\)/);
+});
+
 test('rft bench model --json prints the figures as one JSON object', () => {
   const r = rft('bench', 'model', '--model', join(FIX, 'qwen3'), '--batch', '1', '--seq', '8', '--sample-seqs', '2', '--sample-tokens', '2', '--repeats', '1', '--lora-rank', '2', '--json');
   assert.equal(r.status, 0, r.stderr);
