@@ -91,6 +91,11 @@ test('npm pack → install the tarball in another project → its rft bin previe
     'export const used: unknown[] = [defineEvaluator, validateRows, loadEvaluator, initModel, TransformerPolicy, tensor, runRftLoop, runSft, rftFields, r];',
     'export type P = PolicyEngine;',
   ].join('\n'));
+  // and every name the README's TypeScript snippets import from rft exists there
+  const readmeImports = [...readFileSync(join(packageRoot, 'README.md'), 'utf8').matchAll(/^import \{([^}]+)\} from '(rft(?:\/\w+)?)';/gm)];
+  assert.ok(readmeImports.length >= 3, 'the README imports from rft');
+  writeFileSync(join(proj, 'readme-imports.ts'), readmeImports.map(([, names, face], i) =>
+    `import { ${names.split(',').map((n) => n.trim()).filter(Boolean).map((n) => `${n} as r${i}_${n.replace(/\W/g, '')}`).join(', ')} } from '${face}';\nexport const u${i}: unknown[] = [${names.split(',').map((n) => n.trim()).filter(Boolean).map((n) => `r${i}_${n.replace(/\W/g, '')}`).join(', ')}];`).join('\n'));
   writeFileSync(join(proj, 'bad.ts'), "import { notExported } from 'rft/train';\nexport const x = notExported;\n");
   writeFileSync(join(proj, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, include: ['*.ts'] }));
   const tsc = run(process.execPath, [join(packageRoot, 'node_modules/typescript/bin/tsc'), '-p', '.'], { cwd: proj });

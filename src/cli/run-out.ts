@@ -40,7 +40,8 @@ export function prepareRunOut(out: string, o: { resume?: boolean; overwrite?: bo
     }
     return nothing;
   }
-  if (entries.length === 0) return nothing;
+  // the empty folders a run that failed at its start may leave hold nothing to protect
+  if (entries.every((e) => RUN_ENTRY.test(e) && statSync(join(out, e)).isDirectory() && readdirSync(join(out, e)).length === 0)) return nothing;
   const foreign = entries.filter((e) => !RUN_ENTRY.test(e));
   if (foreign.length) {
     throw new CliError(`rft ${o.command}: --out ${out} is not empty and is not a run directory (it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); give a new or empty directory`);

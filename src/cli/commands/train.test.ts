@@ -119,6 +119,12 @@ test('--resume refuses any change to an option that shapes the run, listing each
   assert.deepEqual(readdirSync(join(dir, 'runs/a/checkpoints')), ['step-000001']);
   assert.equal(JSON.parse(readFileSync(join(dir, 'runs/a/config.json'), 'utf8')).steps, 1);
 
+  // the empty folders a run that failed at its start leaves are no run to protect
+  mkdirSync(join(dir, 'runs/failed/checkpoints'), { recursive: true });
+  mkdirSync(join(dir, 'runs/failed/samples'));
+  const retry = rft(['train', '--model', 'm', '--dataset', 'd/word-problems.rft.jsonl', '--evaluator', 'numeric', '--out', 'runs/failed', '--steps', '1', '--rollouts-per-prompt', '2', '--prompts-per-step', '2', '--max-new-tokens', '4'], dir);
+  assert.equal(retry.status, 0, retry.stderr);
+
   // a directory that is not a run is never cleared, even with --overwrite
   mkdirSync(join(dir, 'mine'));
   writeFileSync(join(dir, 'mine/notes.txt'), 'keep me');
