@@ -25,7 +25,13 @@ export class SingleTurnSource implements RolloutSource {
   async rollout(req: RolloutRequest): Promise<Trajectory[]> {
     const { policy, tokenizer } = this;
     const { rows, n, sampling } = req;
-    const prompts = rows.map((row) => tokenizer.applyChatTemplate(promptMessages(row), { addGenerationPrompt: true, tools: row.tools }));
+    const prompts = rows.map((row, i) => {
+      try {
+        return tokenizer.applyChatTemplate(promptMessages(row), { addGenerationPrompt: true, tools: row.tools });
+      } catch (e) {
+        throw new Error(`row ${i} of the batch: ${(e as Error).message}`);
+      }
+    });
     const stopTokens = [...new Set([...(sampling.stopTokens ?? []), ...tokenizer.stopTokenIds])];
     const samples = await policy.sample({ ...sampling, seed: req.seed, stopTokens, prompts, n, reference: req.reference });
     const out = samples.map((s): Trajectory => {
