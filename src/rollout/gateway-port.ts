@@ -83,6 +83,9 @@ export interface GatewayPort {
   readonly apiKey?: string;
   /** Registers a rollout and returns its base URL (eval-protocol's model_base_url shape; OpenAI paths go after it). */
   open(r: OpenRollout): string;
-  /** Closes the rollout (later requests for it get 404, queued ones are cancelled) and returns what was recorded. */
-  finish(rolloutId: string): FinishedRollout;
+  /**
+   * Closes the rollout (later requests for it get 404, queued ones are cancelled) and returns what
+   * was recorded. `status` is rft's verdict, reported by /v1/status when the agent posted none.
+   */
+  finish(rolloutId: string, status?: RolloutStatus): FinishedRollout;
 }
