@@ -109,6 +109,27 @@ test('client form: an agent that throws or hangs gives an invalid trajectory, co
   }
 });
 
+test('aborting the request stops every rollout, closes them on the gateway and rejects; nothing is left open', async () => {
+  const source = (await createAgentSource(
+    async ({ client, model, signal }) => {
+      await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] });
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    },
+    base(),
+  ))!;
+  try {
+    const ctl = new AbortController();
+    const run = source.rollout({ rows, n: 2, sampling, seed: 1, signal: ctl.signal });
+    setTimeout(() => ctl.abort(new Error('stop')), 200);
+    await assert.rejects(run, /stop/);
+    const health: any = await (await fetch(`${source.gatewayUrl}/health`)).json();
+    assert.equal(health.open_rollouts, 0);
+    assert.equal(source.counters.aborted, 4);
+  } finally {
+    await source.close();
+  }
+});
+
 test('client form: an agent module (.mjs default export) loads; a tools-form module gives null; a missing file is a clear error', async () => {
   const agentPath = join(fx.dir, 'agent.mjs');
   writeFileSync(agentPath, `export default async function run({ client, model }) { await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }); }\n`);
