@@ -5,6 +5,8 @@ import { addConfigFlags, configFromFlags } from '../flags.js';
 import { CliError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { rftFields } from '../../train/config/rft.js';
+import { recordedOptions } from '../../train/config/fields.js';
+import { prepareRunOut } from '../run-out.js';
 import { sftFields } from '../../train/config/sft.js';
 import { loadRows, makePolicy, makeScorer, type Scorer } from '../../train/setup.js';
 import { runRftLoop, type RftLoopConfig } from '../../train/grpo/trainer.js';
@@ -83,15 +85,18 @@ export function register(program: Command): void {
   const train = program
     .command('train')
     .description('RFT (stage 2): sample, score with an evaluator, and update a LoRA adapter with GRPO-family losses')
-    .option('--resume', 'continue the run in --out from its last checkpoint');
+    .option('--resume', 'continue the run in --out from its last checkpoint (refused when any option that shapes the run differs)')
+    .option('--overwrite', 'replace the run already in --out');
   addConfigFlags(train, rftFields).action(async (opts: Record<string, unknown>) => {
     const c = configFromFlags(rftFields, opts, 'train');
+    const clearOut = prepareRunOut(c.out as string, { resume: opts.resume === true, overwrite: opts.overwrite === true, command: 'train' });
     await withUserErrors(async () => {
       const trainRows = await loadRows(c.dataset as string, 'rft', '--dataset');
       const heldout = c.evalDataset ? await loadRows(c.evalDataset as string, 'rft', '--eval-dataset') : undefined;
-      const scorer: Scorer = await makeScorer(c.evaluator as string, { timeoutMs: c.evaluatorTimeoutMs as number, concurrency: c.evaluatorConcurrency as number });
+      const scorer: Scorer = await makeScorer(c.evaluator, { timeoutMs: c.evaluatorTimeoutMs as number, concurrency: c.evaluatorConcurrency as number });
       try {
         const policy = makePolicy(c as never);
+        clearOut();
         const progress = new Progress('rft train');
         const result = await runRftLoop({
           policy,
@@ -100,7 +105,7 @@ export function register(program: Command): void {
           train: trainRows,
           heldout,
           config: rftLoopConfig(c),
-          recordedConfig: { model: resolve(c.model as string), adapter: c.adapter, dataset: resolve(c.dataset as string), evalDataset: c.evalDataset, evaluator: c.evaluator },
+          recordedConfig: recordedOptions(rftFields, c),
           runDir: c.out as string,
           saveAs: c.full ? 'model' : 'adapter',
           resume: opts.resume === true,
@@ -117,15 +122,20 @@ export function register(program: Command): void {
     });
   });
 
-  const sft = program.command('sft').description('SFT (stage 1): learn from teacher answers (loss on the answer tokens only), LoRA or full');
+  const sft = program
+    .command('sft')
+    .description('SFT (stage 1): learn from teacher answers (loss on the answer tokens only), LoRA or full')
+    .option('--overwrite', 'replace the run already in --out');
   addConfigFlags(sft, sftFields).action(async (opts: Record<string, unknown>) => {
     const c = configFromFlags(sftFields, opts, 'sft');
+    const clearOut = prepareRunOut(c.out as string, { overwrite: opts.overwrite === true, command: 'sft' });
     await withUserErrors(async () => {
       const rows = await loadRows(c.dataset as string, 'sft', '--dataset');
       const evalRows = c.eval ? await loadRows(c.eval as string, 'sft', '--eval') : undefined;
-      const scorer = c.evaluator ? await makeScorer(c.evaluator as string, { timeoutMs: 30000, concurrency: 4 }) : undefined;
+      const scorer = c.evaluator ? await makeScorer(c.evaluator, { timeoutMs: 30000, concurrency: 4 }) : undefined;
       try {
         const policy = makePolicy(c as never);
+        clearOut();
         const progress = new Progress('rft sft');
         const result = await runSft({
           policy,
@@ -134,7 +144,7 @@ export function register(program: Command): void {
           evalRows,
           heldout: scorer && evalRows ? { rows: heldoutFromSft(evalRows), score: scorer.score } : undefined,
           config: sftConfig(c),
-          recordedConfig: { model: resolve(c.model as string), dataset: resolve(c.dataset as string), eval: c.eval, evaluator: c.evaluator, full: c.full },
+          recordedConfig: recordedOptions(sftFields, c),
           runDir: c.out as string,
           saveAs: c.full ? 'model' : 'adapter',
           onStep: (step, total, m) => progress.update(step, total, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s) }),
