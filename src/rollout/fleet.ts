@@ -24,8 +24,13 @@ export interface FleetOptions {
   /** Base URLs of the servers, e.g. http://10.0.0.5:8000 (a trailing /v1 is fine). */
   servers: string[];
   tokenizer: ChatTokenizer;
-  /** The id the servers serve the base model under: sampled for `reference` requests, and the policy until setModel(). */
+  /** The id the servers serve the base model under: the policy until setModel(), and the reference unless referenceModel is set. */
   baseModel: string;
+  /**
+   * The id sampled for `reference` requests when the reference is not the bare base model (a run
+   * that started from an SFT adapter: load that adapter on the fleet and name it here).
+   */
+  referenceModel?: string;
   /** Sent as `Authorization: Bearer KEY`. */
   apiKey?: string;
   /** One attempt's time limit in ms (default 120 000); a slower server is abandoned and the request retried elsewhere. */
@@ -142,7 +147,7 @@ export class FleetRolloutSource implements RolloutSource {
     const tok = this.opts.tokenizer;
     const prompts = req.rows.map((row) => tok.applyChatTemplate(promptMessages(row), { addGenerationPrompt: true, tools: row.tools }));
     const stopTokens = [...new Set([...(req.sampling.stopTokens ?? []), ...tok.stopTokenIds])];
-    const model = req.reference ? this.opts.baseModel : this.model;
+    const model = req.reference ? (this.opts.referenceModel ?? this.opts.baseModel) : this.model;
     const errors: string[] = [];
     const groups = await Promise.all(
       req.rows.map(async (row, i) => {
