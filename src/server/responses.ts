@@ -1,6 +1,6 @@
 /** OpenAI response and stream-chunk objects built from scheduler results. */
 import type { ChoiceResult, JobResult, TokenLogprob } from './scheduler.js';
-import { parseToolCalls, type ToolCall } from './tool-calls.js';
+import { parseToolCalls, type ToolCall } from '../model/tool-calls.js';
 
 const bytes = (s: string) => [...Buffer.from(s, 'utf8')];
 

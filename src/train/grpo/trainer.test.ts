@@ -16,7 +16,7 @@ test('one GRPO step raises the log-probs of above-average completions and lowers
   const policy = toyPolicy(3);
   const G = 8;
   const { trajectories, rewards } = await grpoStep(policy, toyTokenizer, toyScore, toyRows(4), { ...toyConfig, rolloutsPerPrompt: G, maxNewTokens: 4 }, { seed: 1, step: 0, lr: 0.01 });
-  const seqs: Sequence[] = trajectories.map((t) => ({ prompt: t.promptTokens, completion: t.completionTokens }));
+  const seqs: Sequence[] = trajectories.map((t) => ({ prompt: t.segments[0].promptTokens, completion: t.segments[0].completionTokens }));
   // log-probs after the step, compared with the sampling log-probs from before it
   const after = await policy.logprobs(seqs);
   const up: number[] = [];
@@ -24,7 +24,7 @@ test('one GRPO step raises the log-probs of above-average completions and lowers
   trajectories.forEach((t, i) => {
     const g = Math.floor(i / G);
     const mean = Array.from(rewards.slice(g * G, g * G + G)).reduce((a, b) => a + b, 0) / G;
-    const delta = after[i].reduce((a, b) => a + b, 0) - t.logprobs.reduce((a, b) => a + b, 0);
+    const delta = after[i].reduce((a, b) => a + b, 0) - t.segments[0].logprobs.reduce((a, b) => a + b, 0);
     if (rewards[i] > mean) up.push(delta);
     if (rewards[i] < mean) down.push(delta);
   });

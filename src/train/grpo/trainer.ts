@@ -6,6 +6,7 @@
 import type { Row } from '../../contracts/row.js';
 import type { ChatTokenizer } from '../../contracts/tokenizer.js';
 import type { PolicyEngine } from '../../contracts/policy-engine.js';
+import type { RolloutSource } from '../../rollout/source.js';
 import { learningRateAt, type Schedule } from '../schedule.js';
 import { join } from 'node:path';
 import { readFileSync, existsSync } from 'node:fs';
@@ -32,6 +33,11 @@ export interface RftLoopInputs {
   policy: PolicyEngine;
   tokenizer: ChatTokenizer;
   score: ScoreFn;
+  /**
+   * Where training and held-out trajectories come from (an agent, a remote agent server);
+   * default single-turn sampling from `policy`. The caller owns it (and closes it).
+   */
+  source?: RolloutSource;
   train: Row[];
   heldout?: Row[];
   config: RftLoopConfig;
@@ -117,6 +123,7 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
       maxNewTokens: c.maxNewTokens,
       passThreshold: c.passThreshold,
       seed: evalSeed,
+      source: inp.source,
     });
     const { samples, ...summary } = r;
     run.appendJsonl('eval.jsonl', { step, ...summary });
@@ -130,7 +137,7 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
   for (let step = start; step < total; step++) {
     const rows = rowsForStep(inp.train, c.promptsPerStep, c.seed, step);
     const lr = learningRateAt(step, total, c.learningRate, c.schedule, c.warmupSteps);
-    const { metrics } = await grpoStep(inp.policy, inp.tokenizer, inp.score, rows, c, { seed: c.seed, step, lr });
+    const { metrics } = await grpoStep(inp.policy, inp.tokenizer, inp.score, rows, c, { seed: c.seed, step, lr, source: inp.source });
     const done = step + 1;
     run.appendJsonl('metrics.jsonl', { step: done, ...metrics });
     inp.onStep?.(done, total, metrics);
