@@ -10,6 +10,7 @@ import { rollout, type Trajectory } from '../../rollout/single-turn.js';
 import { computeAdvantages, type RewardScaling } from './advantages.js';
 import { policyLoss, type LossConfig, type LossMetrics } from './loss.js';
 import { scoreAll, type ScoreFn } from './score.js';
+import type { EvaluationResult } from '../../contracts/evaluation.js';
 
 export interface GrpoStepConfig {
   rolloutsPerPrompt: number;
@@ -73,6 +74,8 @@ export interface StepResult {
   metrics: StepMetrics;
   trajectories: Trajectory[];
   rewards: Float64Array;
+  /** the evaluator's result for each trajectory (same order) */
+  results: EvaluationResult[];
 }
 
 export async function grpoStep(
@@ -207,5 +210,5 @@ export async function grpoStep(
     train_tokens_per_s: trainTokens / Math.max(1e-9, (t3 - t2) / 1000),
   };
   for (const [k, v] of Object.entries(scores.componentMeans)) metrics[`reward/${k}`] = v;
-  return { metrics, trajectories, rewards: scores.rewards };
+  return { metrics, trajectories, rewards: scores.rewards, results: scores.results };
 }
