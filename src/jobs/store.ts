@@ -359,6 +359,11 @@ export class JobStore {
     return rows.map(evaluatorOf);
   }
 
+  /** Removes one version (an upload whose module failed to load). */
+  dropEvaluatorVersion(name: string, version: number): void {
+    this.db.prepare('DELETE FROM evaluators WHERE name = ? AND version = ?').run(name, version);
+  }
+
   deleteEvaluator(name: string): void {
     const r = this.db.prepare('DELETE FROM evaluators WHERE name = ?').run(name);
     if (r.changes === 0) throw notFound('evaluator', name);
