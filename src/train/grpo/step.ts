@@ -18,6 +18,7 @@ import { SingleTurnSource } from '../../rollout/single-turn.js';
 import { computeAdvantages, type RewardScaling } from './advantages.js';
 import { policyLoss, type LossConfig, type LossMetrics } from './loss.js';
 import { scoreAll, type ScoreFn } from './score.js';
+import type { EvaluationResult } from '../../contracts/evaluation.js';
 
 export interface GrpoStepConfig {
   rolloutsPerPrompt: number;
@@ -81,6 +82,8 @@ export interface StepResult {
   metrics: StepMetrics;
   trajectories: Trajectory[];
   rewards: Float64Array;
+  /** the evaluator's result for each trajectory (same order) */
+  results: EvaluationResult[];
 }
 
 /** Completions cut off by a token limit (the last turn's, or the rollout's budget). */
@@ -256,5 +259,5 @@ export async function grpoStep(
     train_tokens_per_s: trainTokens / Math.max(1e-9, (t3 - t2) / 1000),
   };
   for (const [k, v] of Object.entries(scores.componentMeans)) metrics[`reward/${k}`] = v;
-  return { metrics, trajectories, rewards: scores.rewards };
+  return { metrics, trajectories, rewards: scores.rewards, results: scores.results };
 }
