@@ -188,3 +188,26 @@ test('with the tool-agent source, a rollout that fails (its prompt cannot be ren
   assert.ok(trained.length > 0, 'the valid rollouts are trained on');
   assert.ok(trajectories.slice(4, 8).every((t) => t.segments.length === 0 && t.finishReason === 'error'), 'the failed rollouts have no tokens to train on');
 });
+
+test('step metrics: turns and tool calls per rollout, tool errors, failed and timed-out fractions, sampled vs inserted tokens', async () => {
+  const stats = (turns: number, toolCalls: number, toolErrors: number) => ({ turns, toolCalls, toolErrors, sampledTokens: 0, insertedTokens: 0 });
+  const source = new FixedSource(() => [
+    trajectory(0, 'win', [segment([a, sep], [a, b, c, d, a, eos], [1, 1, 0, 0, 1, 1])], { stats: stats(3, 4, 1) }),
+    trajectory(0, 'lose', [segment([a, sep], [c, eos], [1, 1]), segment([b, sep], [d, c, eos], [1, 0, 1])], { stats: stats(2, 2, 2) }),
+    trajectory(0, 'win', [], { error: 'the rollout took longer than 5 ms', finishReason: 'timeout', stats: stats(1, 0, 0) }),
+    trajectory(0, 'win', [], { error: 'agent error: x', finishReason: 'error', stats: stats(0, 0, 0) }),
+  ]);
+  const { metrics } = await grpoStep(toyPolicy(), toyTokenizer, winScore(), toyRows(1), { ...cfg, rolloutsPerPrompt: 4 }, { seed: 1, step: 0, lr: 0.01, source });
+  assert.equal(metrics.turns_mean, 6 / 4);
+  assert.equal(metrics.turns_max, 3);
+  assert.equal(metrics.tool_calls_mean, 6 / 4);
+  assert.equal(metrics.tool_calls_max, 4);
+  assert.equal(metrics.tool_errors, 3);
+  assert.equal(metrics.tool_error_fraction, 3 / 6);
+  assert.equal(metrics.timeout_fraction, 1 / 4);
+  assert.equal(metrics.error_fraction, 1 / 4);
+  assert.equal(metrics.invalid_fraction, 2 / 4);
+  assert.equal(metrics.sampled_tokens, 4 + 2 + 2);
+  assert.equal(metrics.inserted_tokens, 2 + 1);
+  assert.equal(metrics.trained_sequences, 3);
+});
