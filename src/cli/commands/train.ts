@@ -9,6 +9,7 @@ import { sftFields } from '../../train/config/sft.js';
 import { loadRows, makePolicy, makeScorer, type Scorer } from '../../train/setup.js';
 import { runRftLoop, type RftLoopConfig } from '../../train/grpo/trainer.js';
 import { runSft, type SftConfig } from '../../train/sft/trainer.js';
+import { agentSource, type AgentSource } from '../agent-source.js';
 import { writeReport } from '../../train/report.js';
 import { fromSft } from '../../data/index.js';
 import type { Row } from '../../contracts/row.js';
@@ -90,21 +91,24 @@ export function register(program: Command): void {
       const trainRows = await loadRows(c.dataset as string, 'rft', '--dataset');
       const heldout = c.evalDataset ? await loadRows(c.evalDataset as string, 'rft', '--eval-dataset') : undefined;
       const scorer: Scorer = await makeScorer(c.evaluator as string, { timeoutMs: c.evaluatorTimeoutMs as number, concurrency: c.evaluatorConcurrency as number });
+      let agent: AgentSource | undefined;
       try {
         const policy = makePolicy(c as never);
+        if (c.agent) agent = await agentSource(c.agent as string, policy, policy.chat);
         const progress = new Progress('rft train');
         const result = await runRftLoop({
           policy,
           tokenizer: policy.chat,
+          source: agent?.source,
           score: scorer.score,
           train: trainRows,
           heldout,
           config: rftLoopConfig(c),
-          recordedConfig: { model: resolve(c.model as string), adapter: c.adapter, dataset: resolve(c.dataset as string), evalDataset: c.evalDataset, evaluator: c.evaluator },
+          recordedConfig: { model: resolve(c.model as string), adapter: c.adapter, dataset: resolve(c.dataset as string), evalDataset: c.evalDataset, evaluator: c.evaluator, agent: c.agent },
           runDir: c.out as string,
           saveAs: c.full ? 'model' : 'adapter',
           resume: opts.resume === true,
-          onStep: (step, total, m) => progress.update(step, total, { reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean, 'tok/s': Math.round(m.sample_tokens_per_s) }),
+          onStep: (step, total, m) => progress.update(step, total, { reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean, ...(agent ? { turns: m.turns_mean, 'tool err': m.tool_errors, invalid: m.invalid_fraction } : {}), 'tok/s': Math.round(m.sample_tokens_per_s) }),
           onEval: (step, r) => progress.log(`held-out @ step ${step}: ${describeEval(r)}`),
         });
         progress.done();
@@ -112,6 +116,7 @@ export function register(program: Command): void {
         console.log(c.full ? `model: ${resolve(c.out as string, 'model')}` : `adapter: ${resolve(c.out as string, 'adapter')}`);
         if (result.initialEval && result.finalEval) console.log(`held-out pass@1 ${result.initialEval.pass1.toFixed(3)} → ${result.finalEval.pass1.toFixed(3)}`);
       } finally {
+        await agent?.close();
         await scorer.close();
       }
     });
