@@ -16,6 +16,7 @@ import { register as registerTrain } from './commands/train.js';
 import { register as registerQuickstart } from './commands/quickstart.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerAgent } from './commands/agent.js';
 
 export { CliError };
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerDataset(program);
   registerEvaluator(program);
   registerTrain(program);
+  registerAgent(program);
   registerQuickstart(program);
   registerServe(program);
   registerExport(program);
