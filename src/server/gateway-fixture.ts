@@ -36,37 +36,42 @@ export function makePolicyFixture(): GatewayFixture {
 }
 
 /**
- * A scripted model that calls a tool: its next token depends only on the current one (attention
- * and MLP outputs are zero, lm_head maps each token to its successor), so after the chat prompt's
- * final "\n" it writes `<tool_call>`, `{"name": "add", "arguments": {"a": 2, "b": 3}}`,
- * `</tool_call>` (three added tokens), then <|im_end|>. Behind a TransformerPolicy (LoRA B = 0).
+ * Writes a scripted model to `modelDir`: its next token depends only on the current one (attention
+ * and MLP outputs are zero, lm_head maps each token to its successor, sharply), so after a chat
+ * prompt's final "\n" it writes `tokens` (added to the vocabulary, one id each) and then <|im_end|>.
  */
-export const SCRIPTED_CALL = '{"name": "add", "arguments": {"a": 2, "b": 3}}';
-export function makeToolCallingFixture(): GatewayFixture {
-  const dir = mkdtempSync(join(tmpdir(), 'rft-gateway-tools-'));
-  const modelDir = join(dir, 'scripted');
+export function writeScriptedModel(modelDir: string, tokens: readonly string[]): void {
   initModel(modelDir, { ...DEFAULTS, arch: 'llama', hidden: 128, layers: 1, heads: 4, kvHeads: 2, intermediate: 64, tieEmbeddings: false, vocabSize: 104 });
   const tj = JSON.parse(readFileSync(join(modelDir, 'tokenizer.json'), 'utf8'));
   const vocab = tj.model.vocab as Record<string, number>;
   const base = Object.keys(vocab).length + tj.added_tokens.filter((a: { content: string }) => !(a.content in vocab)).length;
-  const extra = ['<tool_call>', SCRIPTED_CALL, '</tool_call>'];
-  extra.forEach((t, i) => (vocab[t] = base + i));
+  tokens.forEach((t, i) => (vocab[t] = base + i));
   writeFileSync(join(modelDir, 'tokenizer.json'), JSON.stringify(tj));
   const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
-  const V = base + extra.length;
+  const V = base + tokens.length;
   config.vocab_size = V;
   writeFileSync(join(modelDir, 'config.json'), JSON.stringify(config));
   const H = 128;
+  if (V > H) throw new Error(`writeScriptedModel: ${V} tokens do not fit one-hot in ${H} dimensions`);
   const { tensors } = readCheckpoint(modelDir);
   const embed = new Float32Array(V * H);
   for (let i = 0; i < V; i++) embed[i * H + i] = 1;
-  const next = new Map<number, number>([[vocab['\n']!, base], [base, base + 1], [base + 1, base + 2], [base + 2, 2 /* <|im_end|> */]]);
+  const next = new Map<number, number>([[vocab['\n']!, base]]);
+  for (let i = 0; i < tokens.length; i++) next.set(base + i, i + 1 < tokens.length ? base + i + 1 : 2 /* <|im_end|> */);
   const head = new Float32Array(V * H);
-  for (let i = 0; i < V; i++) head[(next.get(i) ?? 2) * H + i] = 10; // sharp: the successor has probability ≈ 1
+  for (let i = 0; i < V; i++) head[(next.get(i) ?? 2) * H + i] = 10; // the successor has probability ≈ 1 at any temperature ≤ 1
   tensors.set('model.embed_tokens.weight', { shape: [V, H], data: embed });
   tensors.set('lm_head.weight', { shape: [V, H], data: head });
   for (const [name, t] of tensors) if (/o_proj|down_proj/.test(name)) t.data.fill(0);
   writeCheckpoint(modelDir, tensors);
+}
+
+/** A scripted model that calls a tool: `<tool_call>`, SCRIPTED_CALL, `</tool_call>`, <|im_end|> — behind a TransformerPolicy (LoRA B = 0). */
+export const SCRIPTED_CALL = '{"name": "add", "arguments": {"a": 2, "b": 3}}';
+export function makeToolCallingFixture(): GatewayFixture {
+  const dir = mkdtempSync(join(tmpdir(), 'rft-gateway-tools-'));
+  const modelDir = join(dir, 'scripted');
+  writeScriptedModel(modelDir, ['<tool_call>', SCRIPTED_CALL, '</tool_call>']);
   const model = loadModel(modelDir);
   const tok = loadTokenizer(modelDir, model);
   const policy = new TransformerPolicy(model, tok, { lora: { r: 2, alpha: 4, dropout: 0, targetModules: ['q_proj'] }, seed: 1, baseModelPath: modelDir });
