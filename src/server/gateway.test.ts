@@ -216,3 +216,36 @@ test('status logs: /logs and /v1/logs record the status, /v1/status reports it; 
   assert.equal(gw.counters.lateStatus, c0.lateStatus + 1);
   assert.equal((await fetch(`${gw.url}/v1/status?rollout_id=never`)).status, 404);
 });
+
+test('reference rollouts sample from the reference policy (adapter off): their log-probs are the reference teacher-forced ones', async () => {
+  const m = meta();
+  await clientFor(gw.open({ metadata: m, sampling: run, reference: true })).chat.completions.create({ model: 'tiny', messages });
+  const { turns } = gw.finish(m.rollout_id);
+  const t = turns[0]!;
+  const [ref] = await fx.policy.logprobs([{ prompt: t.promptTokens, completion: t.sampledTokens }], { reference: true, temperature: 0.7 });
+  const [cur] = await fx.policy.logprobs([{ prompt: t.promptTokens, completion: t.sampledTokens }], { temperature: 0.7 });
+  ref!.forEach((lp, i) => assert.ok(Math.abs(lp - t.logprobs[i]!) < 1e-4));
+  assert.ok(cur!.some((lp, i) => Math.abs(lp - t.logprobs[i]!) > 1e-3), 'the perturbed adapter changes the log-probs, so the check above tells the two apart');
+});
+
+test('requests with different sampling parameters are batched separately, identical ones together', async () => {
+  const calls: number[] = [];
+  const policy = {
+    ...fx.policy,
+    sample: async (req: Parameters<typeof fx.policy.sample>[0]) => {
+      calls.push(req.prompts.length);
+      return fx.policy.sample(req);
+    },
+  } as typeof fx.policy;
+  const g = await startGateway({ ...fx, policy }, { batchWindowMs: 50 });
+  try {
+    const a = [meta(), meta(), meta()];
+    await Promise.all(
+      a.map((m, i) => clientFor(g.open({ metadata: m, sampling: run })).chat.completions.create({ model: 'tiny', messages, max_tokens: i === 2 ? 3 : undefined })),
+    );
+    for (const m of a) g.finish(m.rollout_id);
+    assert.deepEqual([...calls].sort(), [1, 2]);
+  } finally {
+    await g.close();
+  }
+});
