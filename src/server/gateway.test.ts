@@ -32,8 +32,8 @@ test('open() gives eval-protocol model_base_url; the openai client samples throu
   const m = meta();
   const base = gw.open({ metadata: m, sampling: run });
   assert.equal(base, `${gw.url}/rollout_id/${m.rollout_id}/invocation_id/inv/experiment_id/exp/run_id/run/row_id/3`);
-  // The request asks for temperature 0: the run's 0.7 wins (the log-probs below are at 0.7).
-  const r = await clientFor(base).chat.completions.create({ model: 'whatever', messages, temperature: 0, logprobs: true });
+  // The request asks for temperature 0 (and vendor extras): the run's 0.7 wins (the log-probs below are at 0.7).
+  const r = await clientFor(base).chat.completions.create({ model: 'whatever', messages, temperature: 0, logprobs: true, seed: 5, top_p: 0.5, ...({ repetition_penalty: 1.2, min_p: 0.1 } as object) });
   const { turns } = gw.finish(m.rollout_id);
   assert.equal(turns.length, 1);
   const t = turns[0]!;

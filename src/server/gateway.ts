@@ -14,7 +14,7 @@
  * `GET /health`.
  *
  * Sampling parameters come from the run (`open()`): a request may lower `max_tokens` and add stop
- * strings; its temperature, top_p, seed etc. are ignored. One choice per request (n = 1). Unknown
+ * strings; its temperature, top_p, seed and any other parameter are ignored. One choice per request (n = 1). Unknown
  * and finished rollouts get 404; with an API key, requests without `Authorization: Bearer KEY` get 401.
  * Requests are batched together into `PolicyEngine.sample` calls (see PolicyBatcher).
  */
@@ -75,6 +75,9 @@ interface Live {
   status?: StatusLog;
   cancels: Set<(reason?: ApiError) => void>;
 }
+
+/** Request fields the gateway reads; the rest (temperature, top_p, seed, vendor extras) is the run's business and ignored. */
+const READ = ['model', 'messages', 'prompt', 'max_tokens', 'max_completion_tokens', 'stop', 'stream', 'stream_options', 'tools', 'tool_choice', 'n', 'logprobs', 'top_logprobs', 'response_format'];
 
 const PREFIX = /^\/rollout_id\/([^/]+)\/invocation_id\/([^/]+)\/experiment_id\/([^/]+)\/run_id\/([^/]+)\/row_id\/([^/]+)(\/.*)?$/;
 
@@ -227,7 +230,7 @@ export class RolloutGateway implements GatewayPort {
     const body = await this.readJson(req);
     let r;
     try {
-      r = parseGenerationRequest(body, kind);
+      r = parseGenerationRequest(Object.fromEntries(Object.entries(body).filter(([k]) => READ.includes(k))), kind);
       if (r.n !== 1) throw badRequest(`n = ${r.n}: the rollout gateway samples one choice per request`, 'n');
       if (r.jsonMode) throw badRequest('response_format json is not supported by the rollout gateway (it samples the policy unconstrained)', 'response_format');
       if (r.topLogprobs > 0) throw badRequest('top_logprobs is not supported by the rollout gateway', 'top_logprobs');
