@@ -297,7 +297,7 @@ test('remote bad input: down, 5xx then up, 4xx, slow, garbage, never finishing, 
     await checkTokens(by.ok!);
     assert.equal(by.retry2!.error, undefined);
     assert.match(by.reject!.error!, /POST \/init answered 400: \{"error":"bad InitRequest"\}/);
-    assert.match(by['hang-init']!.error!, /did not answer in 400 ms \(3 tries\)/);
+    assert.match(by['hang-init']!.error!, /POST \/init did not answer in 400 ms$/);
     assert.equal(by.garbage!.finishReason, 'timeout');
     assert.equal(by.never!.finishReason, 'timeout');
     assert.equal(by.twice!.error, undefined);
@@ -310,7 +310,7 @@ test('remote bad input: down, 5xx then up, 4xx, slow, garbage, never finishing, 
     assert.equal(c.errors, 3); // reject, hang-init, error
     assert.equal(c.initRejected, 1);
     assert.equal(c.initFailed, 1);
-    assert.ok(c.initRetries >= 2 + 2, `retry2 twice, hang-init twice (a busy machine may add more): ${c.initRetries}`);
+    assert.equal(c.initRetries, 2, 'retry2 twice; a slow /init is not sent again');
     assert.equal(c.agentReportedError, 1);
     assert.ok(c.statusGarbage >= 1);
     assert.ok(c.statusUnsupported >= 1);

@@ -146,6 +146,8 @@ export class RolloutGateway implements GatewayPort {
     for (const c of l.cancels) c(gone);
     const final = l.status ?? (status ? { status, tags: [`rollout_id:${rolloutId}`] } : undefined);
     this.done.set(rolloutId, { status: final });
+    // Remembered so late calls get a clear answer; the oldest are forgotten past 100 000 (a long run's worth).
+    if (this.done.size > 100_000) this.done.delete(this.done.keys().next().value!);
     return { turns: l.turns, status: l.status };
   }
 
