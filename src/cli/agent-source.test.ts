@@ -224,6 +224,47 @@ for (const [name, flags, via] of [
   });
 }
 
+test('remote: the InitRequest has eval-protocol\'s fields; messages keep only role, content, tool_calls, tool_call_id, name', async () => {
+  const bodies: any[] = [];
+  const server = createServer(async (req, res) => {
+    let s = '';
+    for await (const c of req) s += c;
+    if (req.url === '/init') {
+      const init = JSON.parse(s);
+      bodies.push(init);
+      res.writeHead(200).end();
+      await fetch(`${init.model_base_url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${init.api_key}` }, body: JSON.stringify({ model: init.completion_params.model, messages: init.messages }) });
+      await fetch(`${init.model_base_url.split('/rollout_id/')[0]}/v1/logs`, { method: 'POST', headers: { authorization: `Bearer ${init.api_key}` }, body: JSON.stringify({ status: { code: 100 }, tags: [`rollout_id:${init.metadata.rollout_id}`] }) });
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const source = (await createAgentSource(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { ...base(), gatewayApiKey: 'k1' }))!;
+  try {
+    const tools = [{ type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object' } } }];
+    const row: Row = {
+      messages: [{ role: 'system', content: 'sys', weight: 0 } as never, { role: 'user', content: 'q', name: 'ann' }, { role: 'assistant', content: 'the answer' }],
+      tools, ground_truth: 'x', id: 'row-17',
+    };
+    const [t] = await source.rollout({ rows: [row], n: 1, sampling: { maxNewTokens: 5, temperature: 0.5, topP: 0.9, topK: 20, stopStrings: ['###'] }, seed: 1, tags: { runId: 'run-9', step: 2 } });
+    assert.equal(t!.error, undefined);
+    const b = bodies[0];
+    assert.deepEqual(Object.keys(b).sort(), ['api_key', 'completion_params', 'messages', 'metadata', 'model', 'model_base_url', 'tools']);
+    assert.deepEqual(b.completion_params, { model: 'tiny', temperature: 0.5, top_p: 0.9, max_tokens: 5, top_k: 20, stop: ['###'] });
+    assert.deepEqual(b.messages, [{ role: 'system', content: 'sys' }, { role: 'user', content: 'q', name: 'ann' }]);
+    assert.deepEqual(b.tools, tools);
+    assert.equal(b.api_key, 'k1');
+    assert.equal(b.metadata.run_id, 'run-9');
+    assert.equal(b.metadata.experiment_id, 'run-9');
+    assert.equal(b.metadata.row_id, 'row-17');
+    assert.match(b.metadata.rollout_id, /^[0-9a-f]{12}-2-0-0$/);
+    const m = b.metadata;
+    assert.equal(b.model_base_url, `${source.gatewayUrl}/rollout_id/${m.rollout_id}/invocation_id/${m.invocation_id}/experiment_id/run-9/run_id/run-9/row_id/row-17`);
+  } finally {
+    await source.close();
+    server.close();
+  }
+});
+
 /**
  * A misbehaving remote agent: what it does depends on the row's first message.
  *   ok: one chat call, then FINISHED; retry2: 503 twice first; reject: 400; hang-init: never answers /init;

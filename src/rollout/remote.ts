@@ -96,6 +96,8 @@ export class RemoteAgentSource implements RolloutSource {
     if (s.stopStrings?.length) completion_params.stop = s.stopStrings;
     return {
       completion_params,
+      // Earlier eval-protocol versions read the model name at the top level.
+      model: this.gateway.modelName,
       messages: promptMessages(row.messages, 'sft').map(initMessage),
       tools: row.tools ?? null,
       model_base_url: job.baseUrl,
