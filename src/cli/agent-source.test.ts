@@ -115,7 +115,7 @@ test('aborting the request stops every rollout, closes them on the gateway and r
       await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] });
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     },
-    base(),
+    { ...base(), maxConcurrentRollouts: 3 },
   ))!;
   try {
     const ctl = new AbortController();
@@ -124,7 +124,8 @@ test('aborting the request stops every rollout, closes them on the gateway and r
     await assert.rejects(run, /stop/);
     const health: any = await (await fetch(`${source.gatewayUrl}/health`)).json();
     assert.equal(health.open_rollouts, 0);
-    assert.equal(source.counters.aborted, 4);
+    assert.equal(source.counters.rollouts, 3, 'the fourth rollout never started');
+    assert.equal(source.counters.aborted, 3);
   } finally {
     await source.close();
   }
@@ -194,13 +195,13 @@ async function startExampleAgent(extra: string[] = []): Promise<{ child: ChildPr
   return { child, url };
 }
 
-for (const [name, flags, via] of [
-  ['a status log', [], 'finishedByLog'],
-  ['its GET /status (no status log)', ['--no-status-log'], 'finishedByPoll'],
+for (const [name, flags, via, statusPollMs] of [
+  ['a status log', [], 'finishedByLog', 60_000], // (the agent's /status would say so too, later)
+  ['its GET /status (no status log)', ['--no-status-log'], 'finishedByPoll', 50],
 ] as const) {
   test(`remote: the example agent (a separate process, node:http + openai) trains through the gateway; completion by ${name}`, async () => {
     const { child, url } = await startExampleAgent([...flags]);
-    const source = (await createAgentSource(url, { ...base(), gatewayApiKey: 'gw-key', maxConcurrentRollouts: 3, remote: { statusPollMs: 50 } }))!;
+    const source = (await createAgentSource(url, { ...base(), gatewayApiKey: 'gw-key', maxConcurrentRollouts: 3, remote: { statusPollMs } }))!;
     try {
       assert.equal(source.kind, 'remote');
       const ts = await source.rollout({ rows, n: 2, sampling, seed: 1, tags: { runId: 'run-r', step: 0 } });

@@ -14,7 +14,7 @@ let next = 0;
 
 before(async () => {
   fx = makePolicyFixture();
-  gw = await startGateway(fx, { batchWindowMs: 50 }); // generous, so concurrent test requests surely share a batch
+  gw = await startGateway(fx);
   keyed = await startGateway(fx, { apiKey: 'sekrit' });
 });
 after(async () => {
@@ -128,11 +128,16 @@ test('a multi-turn conversation through the gateway is one segment: sampled + in
 });
 
 test('concurrent rollouts are sampled together in one batch', async () => {
-  const ids = [meta(), meta(), meta(), meta()];
-  const before = gw.batching.largestBatch;
-  await Promise.all(ids.map((m) => clientFor(gw.open({ metadata: m, sampling: run })).chat.completions.create({ model: 'tiny', messages })));
-  for (const m of ids) assert.equal(gw.finish(m.rollout_id).turns.length, 1);
-  assert.ok(gw.batching.largestBatch >= Math.max(before, 2), `largest batch ${gw.batching.largestBatch}`);
+  const g = await startGateway(fx, { batchWindowMs: 250 }); // generous, so concurrent test requests surely share a batch
+  try {
+    const ids = [meta(), meta(), meta(), meta()];
+    await Promise.all(ids.map((m) => clientFor(g.open({ metadata: m, sampling: run })).chat.completions.create({ model: 'tiny', messages })));
+    for (const m of ids) assert.equal(g.finish(m.rollout_id).turns.length, 1);
+    assert.equal(g.batching.largestBatch, 4);
+    assert.equal(g.batching.calls, 1);
+  } finally {
+    await g.close();
+  }
 });
 
 test('unknown and finished rollouts get 404 in OpenAI error shape, counted', async () => {
@@ -237,7 +242,7 @@ test('requests with different sampling parameters are batched separately, identi
       return fx.policy.sample(req);
     },
   } as typeof fx.policy;
-  const g = await startGateway({ ...fx, policy }, { batchWindowMs: 50 });
+  const g = await startGateway({ ...fx, policy }, { batchWindowMs: 250 });
   try {
     const a = [meta(), meta(), meta()];
     await Promise.all(
