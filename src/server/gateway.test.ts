@@ -254,3 +254,18 @@ test('requests with different sampling parameters are batched separately, identi
     await g.close();
   }
 });
+
+test('recorded messages are what the evaluator reads: text parts joined, tool-call arguments as JSON strings', async () => {
+  const m = meta();
+  const base = gw.open({ metadata: m, sampling: run });
+  const call = { id: 'c1', type: 'function', function: { name: 'f', arguments: '{"x": 1}' } };
+  const sent = [
+    { role: 'user', content: [{ type: 'text', text: 'hel' }, { type: 'text', text: 'lo' }] },
+    { role: 'assistant', content: null, tool_calls: [call] },
+    { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+  ];
+  const r = await fetch(`${base}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', messages: sent }) });
+  assert.equal(r.status, 200);
+  const [t] = gw.finish(m.rollout_id).turns;
+  assert.deepEqual(t!.messages, [{ role: 'user', content: 'hello' }, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: 'c1', content: 'ok' }]);
+});

@@ -79,6 +79,16 @@ interface Live {
 /** Request fields the gateway reads; the rest (temperature, top_p, seed, vendor extras) is the run's business and ignored. */
 const READ = ['model', 'messages', 'prompt', 'max_tokens', 'max_completion_tokens', 'stop', 'stream', 'stream_options', 'tools', 'tool_choice', 'n', 'logprobs', 'top_logprobs', 'response_format'];
 
+/** The request's messages as the evaluator reads them: text parts joined, tool calls exactly as sent (arguments as JSON strings). */
+function recordedMessages(parsed: readonly unknown[], raw: unknown): ChatMessage[] {
+  const sent = raw as { tool_calls?: unknown }[];
+  return parsed.map((p, i) => {
+    const m = structuredClone(p) as ChatMessage;
+    if (Array.isArray(sent[i]?.tool_calls)) m.tool_calls = structuredClone(sent[i]!.tool_calls) as ChatMessage['tool_calls'];
+    return m;
+  });
+}
+
 const PREFIX = /^\/rollout_id\/([^/]+)\/invocation_id\/([^/]+)\/experiment_id\/([^/]+)\/run_id\/([^/]+)\/row_id\/([^/]+)(\/.*)?$/;
 
 export class RolloutGateway implements GatewayPort {
@@ -244,7 +254,8 @@ export class RolloutGateway implements GatewayPort {
     const tools = r.tools && r.toolChoice !== 'none' ? (r.tools as Tool[]) : undefined;
     let prompt: number[];
     try {
-      if (kind === 'chat') prompt = tok.applyChatTemplate(r.messages as unknown as ChatMessage[], { addGenerationPrompt: true, tools });
+      // null content (an assistant message with tool calls, as OpenAI clients send it) renders as '' (simple templates concatenate it).
+      if (kind === 'chat') prompt = tok.applyChatTemplate((r.messages as unknown as ChatMessage[]).map((m) => (m.content === null ? { ...m, content: '' } : m)), { addGenerationPrompt: true, tools });
       else if (typeof r.prompt === 'string') prompt = tok.encode(r.prompt);
       else prompt = r.prompt!;
     } catch (e) {
@@ -303,7 +314,7 @@ export class RolloutGateway implements GatewayPort {
       sampledTokens: sample.tokens,
       logprobs: sample.logprobs,
       finishReason: sample.finishReason,
-      messages: kind === 'chat' ? structuredClone(body.messages as ChatMessage[]) : [],
+      messages: kind === 'chat' ? recordedMessages(r.messages!, body.messages) : [],
       reply,
       toolCalls: reply.tool_calls ?? [],
     });
