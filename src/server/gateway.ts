@@ -102,6 +102,7 @@ export class RolloutGateway implements GatewayPort {
   private readonly maxBody: number;
   private readonly created = Math.floor(Date.now() / 1000);
   private address = '';
+  private closed = false;
   readonly counters: GatewayCounters = { requests: 0, unknownRollout: 0, finishedRollout: 0, unauthorized: 0, badRequests: 0, statusLogs: 0, duplicateStatus: 0, lateStatus: 0, badLogs: 0 };
 
   constructor(private readonly opts: GatewayOptions) {
@@ -138,6 +139,7 @@ export class RolloutGateway implements GatewayPort {
   }
 
   open(r: OpenRollout): string {
+    if (this.closed) throw new Error('open: the rollout gateway is closed');
     const m = r.metadata;
     const id = m.rollout_id;
     if (!id) throw new Error('open: metadata.rollout_id is empty');
@@ -161,10 +163,10 @@ export class RolloutGateway implements GatewayPort {
     return { turns: l.turns, status: l.status };
   }
 
-  /** Stops listening; queued requests fail with 503. */
+  /** Stops listening; queued requests fail with 503. Open rollouts stay open until finish(), so their sources still get what was recorded. */
   async close(): Promise<void> {
+    this.closed = true;
     this.batcher.close();
-    for (const id of [...this.live.keys()]) this.finish(id);
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     setTimeout(() => this.http.closeAllConnections(), 500).unref();
