@@ -209,7 +209,12 @@ export class RolloutGateway implements GatewayPort {
         return this.getStatus(res, rolloutId);
     }
     if (op.startsWith('/models/') && req.method === 'GET') {
-      const id = decodeURIComponent(op.slice('/models/'.length));
+      let id = op.slice('/models/'.length);
+      try {
+        id = decodeURIComponent(id);
+      } catch {
+        /* shown as sent */
+      }
       if (id !== this.modelName) throw notFound(`the model "${id}" does not exist; the gateway serves "${this.modelName}"`, 'model', 'model_not_found');
       return this.sendJson(res, 200, this.model());
     }
@@ -240,8 +245,9 @@ export class RolloutGateway implements GatewayPort {
 
   private async generate(req: IncomingMessage, res: ServerResponse, kind: 'chat' | 'completion', rolloutId: string | null): Promise<void> {
     this.counters.requests++;
-    const live = this.rollout(rolloutId);
+    this.rollout(rolloutId); // 404 before reading the body
     const body = await this.readJson(req);
+    const live = this.rollout(rolloutId); // it may have finished while the body arrived
     let r;
     try {
       r = parseGenerationRequest(Object.fromEntries(Object.entries(body).filter(([k]) => READ.includes(k))), kind);
