@@ -191,6 +191,9 @@ test('bad requests are 400s naming the parameter; nothing is recorded', async ()
     assert.equal(r.status, 400, JSON.stringify(body));
     assert.equal(((await r.json()) as any).error.param, param);
   }
+  const several = await fetch(`${base}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', prompt: ['a', 'b'] }) });
+  assert.equal(several.status, 400);
+  assert.equal(((await several.json()) as any).error.param, 'prompt');
   assert.equal(gw.finish(m.rollout_id).turns.length, 0);
 });
 

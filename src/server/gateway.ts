@@ -254,6 +254,7 @@ export class RolloutGateway implements GatewayPort {
       if (r.n !== 1) throw badRequest(`n = ${r.n}: the rollout gateway samples one choice per request`, 'n');
       if (r.jsonMode) throw badRequest('response_format json is not supported by the rollout gateway (it samples the policy unconstrained)', 'response_format');
       if (r.topLogprobs > 0) throw badRequest('top_logprobs is not supported by the rollout gateway', 'top_logprobs');
+      if (kind === 'completion' && r.prompt === undefined) throw badRequest('several prompts in one request: the rollout gateway takes one prompt per request', 'prompt');
     } catch (e) {
       this.counters.badRequests++;
       throw e;
