@@ -5,7 +5,7 @@ import type { SamplingParams } from '../contracts/policy-engine.js';
 import { trajectoryFromTurns } from '../rollout/recorded-trajectory.js';
 import type { RolloutMetadata } from '../rollout/gateway-port.js';
 import type { RolloutGateway } from './gateway.js';
-import { makePolicyFixture, startGateway, teacherForced, type GatewayFixture } from './gateway-fixture.js';
+import { makePolicyFixture, makeToolCallingFixture, SCRIPTED_CALL, startGateway, teacherForced, type GatewayFixture } from './gateway-fixture.js';
 
 let fx: GatewayFixture;
 let gw: RolloutGateway;
@@ -271,4 +271,40 @@ test('recorded messages are what the evaluator reads: text parts joined, tool-ca
   assert.equal(r.status, 200);
   const [t] = gw.finish(m.rollout_id).turns;
   assert.deepEqual(t!.messages, [{ role: 'user', content: 'hello' }, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: 'c1', content: 'ok' }]);
+});
+
+test('tool calls: parsed into tool_calls (streaming too) and recorded with the turn; tool_choice "none" leaves them as text', async () => {
+  const tfx = makeToolCallingFixture();
+  const g = await startGateway(tfx);
+  try {
+    const m = meta();
+    const c = clientFor(g.open({ metadata: m, sampling: { maxNewTokens: 8, temperature: 1 } }));
+    const tools = [{ type: 'function' as const, function: { name: 'add', parameters: { type: 'object' } } }];
+    const r = await c.chat.completions.create({ model: 'tiny', messages, tools });
+    assert.equal(r.choices[0]!.finish_reason, 'tool_calls');
+    const call = r.choices[0]!.message.tool_calls![0]! as { function: { name: string; arguments: string } };
+    assert.deepEqual([call.function.name, JSON.parse(call.function.arguments)], ['add', { a: 2, b: 3 }]);
+    const stream = await c.chat.completions.create({ model: 'tiny', messages, tools, stream: true });
+    const deltas: { function?: { name?: string; arguments?: string } }[] = [];
+    let finish = '';
+    for await (const chunk of stream)
+      for (const ch of chunk.choices) {
+        deltas.push(...((ch.delta.tool_calls ?? []) as typeof deltas));
+        if (ch.finish_reason) finish = ch.finish_reason;
+      }
+    assert.equal(finish, 'tool_calls');
+    assert.equal(deltas.length, 1);
+    assert.equal(deltas[0]!.function!.name, 'add');
+    const plain = await c.chat.completions.create({ model: 'tiny', messages, tools, tool_choice: 'none' });
+    assert.equal(plain.choices[0]!.message.content, `<tool_call>${SCRIPTED_CALL}</tool_call>`);
+    const { turns } = g.finish(m.rollout_id);
+    assert.deepEqual(turns.map((t) => t.toolCalls.length), [1, 1, 0]);
+    assert.equal(turns[0]!.reply.tool_calls![0]!.function.name, 'add');
+    // The tools were rendered into the prompt (the template got them) only when offered.
+    assert.deepEqual(turns[0]!.promptTokens, tfx.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, tools }));
+    assert.deepEqual(turns[2]!.promptTokens, tfx.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }));
+  } finally {
+    await g.close();
+    tfx.cleanup();
+  }
 });
