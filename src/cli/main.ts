@@ -15,6 +15,8 @@ import { register as registerTrain } from './commands/train.js';
 import { register as registerQuickstart } from './commands/quickstart.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerServer } from './commands/server.js';
+import { register as registerJobs } from './commands/jobs.js';
 
 export { CliError };
 
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   registerQuickstart(program);
   registerServe(program);
   registerExport(program);
+  registerServer(program);
+  registerJobs(program);
   return program;
 }
 
