@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { call, CLI, comparable, readEvents, rftRows, startServerProcess, tinyModel, tmp, VARIED_EVALUATOR, type ServerProcess } from '../jobs/test-helpers.js';
@@ -206,6 +206,36 @@ test('an upload over the size limit is refused with 413 and the server keeps ser
     const r = await call(s.url, 'POST', `${A}/datasets/big:upload`, rftRows(20));
     assert.equal(r.status, 413);
     assert.equal(r.body.error.code, 'too_large');
+    assert.equal((await call(s.url, 'GET', '/health')).status, 200);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('evaluator :preview scores given responses on a dataset\'s rows; a bad request lists every problem', async () => {
+  await call(srv.url, 'POST', `${A}/evaluators`, { evaluatorId: 'num', evaluator: { spec: 'numeric' } });
+  // rows i: "Add i and i+1." with ground truth 2i+1
+  const r = await call(srv.url, 'POST', `${A}/evaluators/num:preview`, { dataset: 'd1', responses: ['1', ['2', '3'], 'five'] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.results.map((x: any) => [x.row, x.sample, x.score]), [[1, 0, 1], [2, 0, 0], [2, 1, 1], [3, 0, 0]]);
+  assert.equal(r.body.summary.responses, 4);
+  const bad = await call(srv.url, 'POST', `${A}/evaluators/num:preview`, { responses: [3] });
+  assert.equal(bad.status, 400);
+  assert.deepEqual(bad.body.error.details.map((d: any) => d.path).sort(), ['dataset', 'responses[0]']);
+});
+
+test('a data directory that cannot be written gives a 507 in the one error shape, and the server keeps serving', async () => {
+  const data = join(dir, 'broken-disk');
+  const s = await startServerProcess(data);
+  try {
+    await call(s.url, 'POST', `${A}/datasets`, { datasetId: 'x' });
+    rmSync(join(data, 'tmp'), { recursive: true, force: true });
+    writeFileSync(join(data, 'tmp'), 'not a directory');
+    const r = await call(s.url, 'POST', `${A}/datasets/x:upload`, rftRows(2));
+    assert.equal(r.status, 507);
+    assert.equal(r.body.error.code, 'storage_error');
+    assert.match(r.body.error.message, /cannot store the upload/);
+    assert.equal((await call(s.url, 'GET', `${A}/datasets/x`)).body.state, 'UPLOADING', 'nothing half-written');
     assert.equal((await call(s.url, 'GET', '/health')).status, 200);
   } finally {
     await s.stop();

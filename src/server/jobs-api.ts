@@ -2,7 +2,7 @@
  * The jobs REST API (Fireworks-style resources under /v1/accounts/{account}/…):
  *
  *   datasets                      POST (create) · GET (list) · GET/DELETE {name} · POST {name}:upload (JSONL body) · GET {name}/rows
- *   evaluators                    POST · GET · GET/DELETE {name} · POST {name}:addVersion · GET {name}/versions
+ *   evaluators                    POST · GET · GET/DELETE {name} · POST {name}:addVersion · GET {name}/versions · POST {name}:preview
  *   reinforcementFineTuningJobs   POST · GET · GET/DELETE {name} · POST {name}:cancel|:pause|:resume
  *   supervisedFineTuningJobs        (the same)
  *     {job}/metrics (paged) · {job}/metrics:stream (SSE) · {job}/evaluations · {job}/rollouts · {job}/logs (?follow=true: SSE)
@@ -19,7 +19,7 @@ import { ApiError, badRequest, notFound } from './errors.js';
 import { tarEntries, tarSize, writeTar } from './tar.js';
 import { JobsError } from '../jobs/errors.js';
 import { JobSpecError } from '../jobs/spec.js';
-import { createEvaluator, createJob, jobOutput, resourceName } from '../jobs/service.js';
+import { createEvaluator, createJob, jobOutput, previewEvaluator, resourceName } from '../jobs/service.js';
 import { COLLECTION, TERMINAL_STATES, type DatasetRecord, type EvaluatorRecord, type JobKind, type JobRecord, type JobStore } from '../jobs/store.js';
 import type { JobEvent, JobRunner } from '../jobs/runner.js';
 
@@ -40,6 +40,10 @@ export function apiErrorOf(e: unknown): ApiError | undefined {
     const type = e.status === 404 ? 'not_found_error' : e.status === 409 ? 'conflict_error' : e.status >= 500 ? 'server_error' : 'invalid_request_error';
     return new ApiError(e.status, e.message, type, e.param, e.code, undefined, e.issues);
   }
+  // the database cannot write: a full or read-only data directory
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === 'string' && /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN)/.test(code))
+    return new ApiError(507, `the data directory cannot be written (${code}): ${(e as Error).message}; free space or fix its permissions`, 'server_error', null, 'storage_error');
   return undefined;
 }
 
@@ -184,6 +188,10 @@ export async function handleJobsApi(ctx: ApiContext, req: IncomingMessage, res: 
     if (verb === 'addVersion') {
       if (method !== 'POST') throw wrong();
       return send(evaluatorJson(await createEvaluator(store, account, (await ctx.readJson(req)) as never, decodeURIComponent(id!)))), true;
+    }
+    if (verb === 'preview') {
+      if (method !== 'POST') throw wrong();
+      return send(await previewEvaluator(store, account, name, await ctx.readJson(req))), true;
     }
     if (sub === 'versions') return send({ versions: store.evaluatorVersions(name).map(evaluatorJson) }), true;
     if (verb || sub) throw notFound(`no route ${method} ${path}`, null, 'unknown_url');

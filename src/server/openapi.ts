@@ -72,6 +72,7 @@ export function openApiDocument(): Record<string, unknown> {
     },
     '/v1/accounts/{account}/evaluators/{id}': { get: { parameters: [account, id], responses: ok }, delete: { parameters: [account, id], responses: ok } },
     '/v1/accounts/{account}/evaluators/{id}:addVersion': { post: { parameters: [account, id], requestBody: json('EvaluatorCreate'), responses: ok } },
+    '/v1/accounts/{account}/evaluators/{id}:preview': { post: { summary: 'score responses: {dataset | rows, responses: [string | string[]]}', parameters: [account, id], responses: ok } },
     '/v1/accounts/{account}/deployments': {
       get: { parameters: [account], responses: ok },
       post: { summary: "serve a completed job's output through /v1/chat/completions", parameters: [account], requestBody: json('DeploymentCreate'), responses: ok },
