@@ -17,6 +17,8 @@ import { register as registerQuickstart } from './commands/quickstart.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerAgent } from './commands/agent.js';
+import { register as registerServer } from './commands/server.js';
+import { register as registerJobs } from './commands/jobs.js';
 
 export { CliError };
 
@@ -40,6 +42,8 @@ export function buildProgram(): Command {
   registerQuickstart(program);
   registerServe(program);
   registerExport(program);
+  registerServer(program);
+  registerJobs(program);
   return program;
 }
 
