@@ -7,7 +7,8 @@ import type { Row } from '../../contracts/row.js';
 import type { ChatTokenizer } from '../../contracts/tokenizer.js';
 import type { PolicyEngine, Sequence } from '../../contracts/policy-engine.js';
 import { rollout, type Trajectory } from '../../rollout/single-turn.js';
-import { computeAdvantages, type RewardScaling } from './advantages.js';
+import type { RewardScaling } from './advantages.js';
+import { groupAdvantages, type AdvantageConfig } from './estimators.js';
 import { policyLoss, type LossConfig, type LossMetrics } from './loss.js';
 import { scoreAll, type ScoreFn } from './score.js';
 
@@ -25,6 +26,8 @@ export interface GrpoStepConfig {
   maxGradNorm: number;
   weightDecay: number;
   loss: LossConfig;
+  /** The advantage estimator and reward shaping (default: GRPO's). */
+  advantage?: AdvantageConfig;
 }
 
 export interface StepMetrics {
@@ -63,6 +66,12 @@ export function stepSeed(seed: number, step: number, salt = 0): number {
   return h;
 }
 
+function flatten(arrays: ArrayLike<number>[], offsets: number[]): Float64Array {
+  const out = new Float64Array(offsets[offsets.length - 1]);
+  arrays.forEach((a, k) => out.set(a, offsets[k]));
+  return out;
+}
+
 function meanStd(xs: number[]): [number, number] {
   if (!xs.length) return [NaN, NaN];
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -98,7 +107,8 @@ export async function grpoStep(
   const scores = await scoreAll(score, trajectories);
   const t2 = performance.now();
 
-  const adv = computeAdvantages(scores.rewards, G, { scaling: cfg.rewardScaling });
+  const seqLogprobs = trajectories.map((t) => t.logprobs.reduce((a, b) => a + b, 0));
+  const adv = groupAdvantages(scores.rewards, G, cfg.rewardScaling, cfg.advantage, seqLogprobs);
 
   // Which completions enter the loss.
   const chosen: number[] = [];
@@ -136,7 +146,7 @@ export async function grpoStep(
       for (let start = 0; start < seqs.length; start += mbSize) {
         const idx = Array.from({ length: Math.min(mbSize, seqs.length - start) }, (_, j) => start + j);
         const mb = idx.map((j) => seqs[j]);
-        const fb = await policy.forwardBackward(mb, (logprobs) => {
+        const fb = await policy.forwardBackward(mb, (logprobs, entropies) => {
           const offsets = [0];
           for (const lp of logprobs) offsets.push(offsets[offsets.length - 1] + lp.length);
           const flat = new Float64Array(offsets[offsets.length - 1]);
@@ -156,11 +166,14 @@ export async function grpoStep(
               mask: new Uint8Array(flat.length).fill(1),
               offsets,
               advantages: idx.map((j) => advantages[j]),
+              entropy: entropies ? flatten(entropies, offsets) : undefined,
+              seed: stepSeed(ctx.seed, ctx.step, 100 + updates),
             },
             cfg.loss,
           );
           lossMetrics.push(out.metrics);
-          return { loss: out.loss, dlogp: logprobs.map((_, k) => out.dlogp.subarray(offsets[k], offsets[k + 1])) };
+          const split = (a: Float64Array) => logprobs.map((_, k) => a.subarray(offsets[k], offsets[k + 1]));
+          return { loss: out.loss, dlogp: split(out.dlogp), ...(out.dentropy ? { dentropy: split(out.dentropy) } : {}) };
         }, { temperature });
         lossSum += fb.loss;
         updates++;
