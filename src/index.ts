@@ -1,6 +1,11 @@
-/** Public API of rft. */
+/**
+ * Public API of rft (`import … from 'rft'`): the contracts (rows, evaluation results, the policy
+ * engine), the kernels in use, and the evaluators. The other layers have their own entry points:
+ * 'rft/data', 'rft/evaluators', 'rft/model', 'rft/engine', 'rft/train' (see package.json "exports").
+ */
 export type * from './contracts/row.js';
 export type * from './contracts/evaluation.js';
+export type * from './contracts/policy-engine.js';
 export type { Kernels } from './engine/kernels.js';
 export { kernels } from './engine/backend.js';
 export * from './evaluators/index.js';

@@ -3,6 +3,7 @@
  * The `rft` command. Each subcommand lives in src/cli/commands/<name>.ts and exports
  * `register(program)`; this file only lists them.
  */
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { BooleanFlagError, completeBooleanFlags, normalizeBooleanArgs } from './boolean-flags.js';
 import { CliError } from './errors.js';
@@ -19,12 +20,14 @@ import { register as registerExport } from './commands/export.js';
 
 export { CliError };
 
+const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('rft')
     .description('Reinforcement fine-tuning for TypeScript: SFT + GRPO with LoRA, on the CPU, offline.')
-    .version('0.1.0')
+    .version(version)
     .showHelpAfterError('(run with --help for usage)');
   registerBench(program);
   registerReport(program);

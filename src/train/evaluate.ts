@@ -6,7 +6,9 @@
 import type { Row } from '../contracts/row.js';
 import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import type { PolicyEngine } from '../contracts/policy-engine.js';
-import { rollout } from '../rollout/single-turn.js';
+import type { Trajectory } from '../contracts/trajectory.js';
+import type { RolloutSource } from '../rollout/source.js';
+import { SingleTurnSource } from '../rollout/single-turn.js';
 import { scoreAll, type ScoreFn } from './grpo/score.js';
 import { unbiasedStd } from './grpo/advantages.js';
 
@@ -18,6 +20,8 @@ export interface HeldoutOptions {
   maxNewTokens: number;
   passThreshold: number;
   seed: number;
+  /** Where the trajectories come from (default: single-turn sampling from the policy). */
+  source?: RolloutSource;
 }
 
 export interface HeldoutSample {
@@ -59,11 +63,15 @@ export async function evaluateHeldout(
   rows: Row[],
   o: HeldoutOptions,
 ): Promise<HeldoutResult> {
+  const source = o.source ?? new SingleTurnSource(policy, tokenizer);
   const common = { maxNewTokens: o.maxNewTokens, topP: o.topP, topK: o.topK };
-  const greedy = await rollout(policy, tokenizer, rows, 1, { ...common, temperature: 0, seed: o.seed });
-  greedy.sort((a, b) => a.rowIndex - b.rowIndex);
-  const sampled = o.k > 0 ? await rollout(policy, tokenizer, rows, o.k, { ...common, temperature: o.temperature, seed: o.seed + 1 }) : [];
-  sampled.sort((a, b) => a.rowIndex - b.rowIndex);
+  const draw = async (n: number, temperature: number, seed: number): Promise<Trajectory[]> => {
+    const ts = await source.rollout({ rows, n, sampling: { ...common, temperature, seed }, seed });
+    if (ts.length !== rows.length * n) throw new Error(`rollout source returned ${ts.length} trajectories for ${rows.length} held-out rows × ${n}`);
+    return ts.sort((a, b) => a.rowIndex - b.rowIndex);
+  };
+  const greedy = await draw(1, 0, o.seed);
+  const sampled = o.k > 0 ? await draw(o.k, o.temperature, o.seed + 1) : [];
   const gs = await scoreAll(score, greedy);
   const ss = await scoreAll(score, sampled);
   const passes = (r: number) => !Number.isNaN(r) && r >= o.passThreshold;
@@ -89,11 +97,12 @@ export async function evaluateHeldout(
     if (o.k > 0) passK += passAtK(o.k, c, o.k);
   }
   const n = rows.length;
-  const toSample = (greedyFlag: boolean) => (t: (typeof greedy)[number], i: number): HeldoutSample => {
+  const toSample = (greedyFlag: boolean) => (t: Trajectory, i: number): HeldoutSample => {
     const res = (greedyFlag ? gs : ss).results[i];
     return {
       row: t.rowIndex,
-      prompt: tokenizer.decode(t.promptTokens),
+      // a failed rollout may have no tokens at all
+      prompt: t.segments.length ? tokenizer.decode(t.segments[0].promptTokens) : '',
       completion: t.output,
       score: res.valid ? res.score : null,
       valid: res.valid,

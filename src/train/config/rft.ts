@@ -20,12 +20,12 @@ export const optimFields = {
 } satisfies Fields;
 
 export const rftFields = {
-  model: field.string('base model directory (Hugging Face layout)', { required: true }),
-  adapter: field.string('start from this PEFT adapter (e.g. the SFT stage); it becomes part of the KL reference'),
-  dataset: field.string('training rows (JSONL)', { required: true }),
-  evalDataset: field.string('held-out rows for evaluation (JSONL)'),
-  evaluator: field.string('evaluator SPEC: a built-in name, a JSON spec (inline or file) or a .js/.ts module', { required: true }),
-  out: field.string('run directory (config, metrics, checkpoints, report)', { required: true }),
+  model: field.string('base model directory (Hugging Face layout)', { required: true, path: true }),
+  adapter: field.string('start from this PEFT adapter (e.g. the SFT stage); it becomes part of the KL reference', { path: true }),
+  dataset: field.string('training rows (JSONL)', { required: true, path: true }),
+  evalDataset: field.string('held-out rows for evaluation (JSONL)', { path: true }),
+  evaluator: field.spec('evaluator SPEC: a built-in name, a JSON spec (inline, file, or an object in --config) or a .js/.ts module', { required: true }),
+  out: field.string('run directory (config, metrics, checkpoints, report)', { required: true, path: true, resumeMayChange: true }),
   full: field.boolean('train all weights instead of a LoRA adapter (small models; saves a model folder)', { default: false }),
 
   rolloutsPerPrompt: field.integer('completions sampled per prompt (the GRPO group size)', { default: 8, min: 2 }),
@@ -65,7 +65,7 @@ export const rftFields = {
   passThreshold: field.number('a rollout passes when its score reaches this', { default: 1, min: 0, max: 1 }),
   checkpointEvery: field.integer('save a resumable checkpoint every N steps (0: only at the end)', { default: 0, min: 0 }),
   evaluatorTimeoutMs: field.integer('per-evaluation timeout', { default: 30000, min: 1 }),
-  evaluatorConcurrency: field.integer('evaluations run at once', { default: 4, min: 1 }),
+  evaluatorConcurrency: field.integer('evaluations run at once', { default: 4, min: 1, resumeMayChange: true }),
   ...loraFields,
   ...optimFields,
 } satisfies Fields;

@@ -2,15 +2,24 @@
  * One GRPO-family optimisation step: generate → score → advantages → (μ × mini-batches) policy
  * updates. Every random choice derives from (seed, step), so a resumed run repeats exactly the
  * steps an uninterrupted one would have taken.
+ *
+ * Trajectories come from a RolloutSource (single-turn sampling unless another is given). Each
+ * token segment of a trained trajectory is its own sequence, with the trajectory's advantage;
+ * its completion mask is the loss mask, so tokens rft inserted between turns (tool results,
+ * template tokens) carry no loss. A rollout that failed (`error` set) is invalid: scored NaN and
+ * not trained on.
  */
 import type { Row } from '../../contracts/row.js';
 import type { ChatTokenizer } from '../../contracts/tokenizer.js';
 import type { PolicyEngine, Sequence } from '../../contracts/policy-engine.js';
-import { rollout, type Trajectory } from '../../rollout/single-turn.js';
+import type { RolloutFinish, Trajectory } from '../../contracts/trajectory.js';
+import type { RolloutSource } from '../../rollout/source.js';
+import { SingleTurnSource } from '../../rollout/single-turn.js';
 import type { RewardScaling } from './advantages.js';
 import { groupAdvantages, type AdvantageConfig } from './estimators.js';
 import { policyLoss, type LossConfig, type LossMetrics } from './loss.js';
 import { scoreAll, type ScoreFn } from './score.js';
+import type { EvaluationResult } from '../../contracts/evaluation.js';
 
 export interface GrpoStepConfig {
   rolloutsPerPrompt: number;
@@ -82,6 +91,35 @@ export interface StepResult {
   metrics: StepMetrics;
   trajectories: Trajectory[];
   rewards: Float64Array;
+  /** the evaluator's result for each trajectory (same order) */
+  results: EvaluationResult[];
+}
+
+/** Completions cut off by a token limit (the last turn's, or the rollout's budget). */
+export function isTruncated(finish: RolloutFinish): boolean {
+  return finish === 'length' || finish === 'budget';
+}
+
+/** Sampled (loss-carrying) tokens of a trajectory: the 1s of its segments' masks. */
+export function sampledTokenCount(t: Trajectory): number {
+  let n = 0;
+  for (const seg of t.segments) for (const m of seg.completionMask) n += m ? 1 : 0;
+  return n;
+}
+
+/** A source must return `n` trajectories per row, grouped by row, with consistent segments. */
+function checkTrajectories(trajectories: Trajectory[], rows: number, n: number): void {
+  if (trajectories.length !== rows * n) throw new Error(`rollout source returned ${trajectories.length} trajectories for ${rows} rows × ${n} rollouts`);
+  trajectories.forEach((t, i) => {
+    const where = `trajectory ${i} (row ${t.rowIndex})`;
+    if (t.rowIndex !== Math.floor(i / n)) throw new Error(`rollout source: ${where} is out of order (trajectories must be grouped by row, row 0 first)`);
+    t.segments.forEach((seg, j) => {
+      const len = seg.completionTokens.length;
+      if (seg.completionMask.length !== len || seg.logprobs.length !== len) {
+        throw new Error(`rollout source: ${where} segment ${j} has ${len} completion tokens but ${seg.completionMask.length} mask entries and ${seg.logprobs.length} log-probs`);
+      }
+    });
+  });
 }
 
 export async function grpoStep(
@@ -90,36 +128,51 @@ export async function grpoStep(
   score: ScoreFn,
   rows: Row[],
   cfg: GrpoStepConfig,
-  ctx: { seed: number; step: number; lr: number },
+  ctx: { seed: number; step: number; lr: number; /** where trajectories come from (default: single-turn sampling) */ source?: RolloutSource },
 ): Promise<StepResult> {
   const G = cfg.rolloutsPerPrompt;
+  const source = ctx.source ?? new SingleTurnSource(policy, tokenizer);
   const t0 = performance.now();
-  const trajectories = await rollout(policy, tokenizer, rows, G, {
-    maxNewTokens: cfg.maxNewTokens,
-    temperature: cfg.temperature,
-    topP: cfg.topP,
-    topK: cfg.topK,
-    seed: stepSeed(ctx.seed, ctx.step, 1),
+  const seed = stepSeed(ctx.seed, ctx.step, 1);
+  const trajectories = await source.rollout({
+    rows,
+    n: G,
+    sampling: { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, topP: cfg.topP, topK: cfg.topK, seed },
+    seed,
+    tags: { step: ctx.step },
   });
-  // Group g = row g: the sampler returns completions grouped by prompt.
+  // Group g = row g.
   trajectories.sort((a, b) => a.rowIndex - b.rowIndex);
+  checkTrajectories(trajectories, rows.length, G);
   const t1 = performance.now();
   const scores = await scoreAll(score, trajectories);
   const t2 = performance.now();
 
-  const seqLogprobs = trajectories.map((t) => t.logprobs.reduce((a, b) => a + b, 0));
+  // Each trajectory's log-likelihood under the sampling policy (inserted tokens carry 0), for the unlikeliness reward.
+  const seqLogprobs = trajectories.map((t) => t.segments.reduce((a, s) => a + s.logprobs.reduce((x, y) => x + y, 0), 0));
   const adv = groupAdvantages(scores.rewards, G, cfg.rewardScaling, cfg.advantage, seqLogprobs);
 
-  // Which completions enter the loss.
+  // Which trajectories enter the loss.
   const chosen: number[] = [];
   trajectories.forEach((tr, i) => {
     const g = Math.floor(i / G);
-    if (Number.isNaN(scores.rewards[i])) return;
+    if (Number.isNaN(scores.rewards[i]) || tr.error !== undefined) return;
     if (cfg.dropZeroVarianceGroups && adv.zeroVariance[g]) return;
-    if (cfg.maskTruncated && tr.finishReason === 'length') return;
-    if (tr.completionTokens.length === 0) return;
+    if (cfg.maskTruncated && isTruncated(tr.finishReason)) return;
     chosen.push(i);
   });
+  // Each segment with a sampled token is one sequence; its mask is the loss mask.
+  const seqs: Sequence[] = [];
+  const masks: number[][] = [];
+  const advantages: number[] = [];
+  for (const i of chosen) {
+    for (const seg of trajectories[i].segments) {
+      if (!seg.completionMask.some((m) => m)) continue;
+      seqs.push({ prompt: seg.promptTokens, completion: seg.completionTokens });
+      masks.push(seg.completionMask);
+      advantages.push(adv.advantages[i]);
+    }
+  }
 
   let lossSum = 0;
   let updates = 0;
@@ -129,9 +182,7 @@ export async function grpoStep(
   const lossMetrics: LossMetrics[] = [];
   let trainTokens = 0;
 
-  if (chosen.length > 0) {
-    const seqs: Sequence[] = chosen.map((i) => ({ prompt: trajectories[i].promptTokens, completion: trajectories[i].completionTokens }));
-    const advantages = chosen.map((i) => adv.advantages[i]);
+  if (seqs.length > 0) {
     // Log-probs under the distribution the rollouts were sampled from (logits / temperature).
     const temperature = cfg.temperature > 0 ? cfg.temperature : 1;
     const ref = cfg.loss.klBeta > 0 ? await policy.logprobs(seqs, { reference: true, temperature }) : undefined;
@@ -151,6 +202,8 @@ export async function grpoStep(
           for (const lp of logprobs) offsets.push(offsets[offsets.length - 1] + lp.length);
           const flat = new Float64Array(offsets[offsets.length - 1]);
           logprobs.forEach((lp, k) => flat.set(lp, offsets[k]));
+          const mask = new Uint8Array(flat.length);
+          idx.forEach((j, k) => mask.set(masks[j], offsets[k]));
           const flatOld = old ? new Float64Array(flat.length) : flat;
           if (old) idx.forEach((j, k) => flatOld.set(old[j], offsets[k]));
           let flatRef: Float64Array | undefined;
@@ -163,7 +216,7 @@ export async function grpoStep(
               logp: flat,
               old: flatOld,
               ref: flatRef,
-              mask: new Uint8Array(flat.length).fill(1),
+              mask,
               offsets,
               advantages: idx.map((j) => advantages[j]),
               entropy: entropies ? flatten(entropies, offsets) : undefined,
@@ -191,7 +244,7 @@ export async function grpoStep(
 
   const valid = Array.from(scores.rewards).filter((r) => !Number.isNaN(r));
   const [rm, rs] = meanStd(valid);
-  const lens = trajectories.map((t) => t.completionTokens.length);
+  const lens = trajectories.map(sampledTokenCount);
   const sampledTokens = lens.reduce((a, b) => a + b, 0);
   const avgOver = (f: (m: LossMetrics) => number) => {
     const tot = lossMetrics.reduce((a, m) => a + m.activeTokens, 0);
@@ -208,11 +261,11 @@ export async function grpoStep(
     entropy: entropyCount ? entropySum / entropyCount : NaN,
     completion_len_mean: lens.length ? sampledTokens / lens.length : 0,
     completion_len_max: lens.length ? Math.max(...lens) : 0,
-    truncated_fraction: trajectories.filter((t) => t.finishReason === 'length').length / Math.max(1, trajectories.length),
+    truncated_fraction: trajectories.filter((t) => isTruncated(t.finishReason)).length / Math.max(1, trajectories.length),
     grad_norm: gradNorm,
     loss: updates ? lossSum / updates : 0,
     lr: ctx.lr,
-    trained_sequences: chosen.length,
+    trained_sequences: seqs.length,
     time_sample_s: (t1 - t0) / 1000,
     time_eval_s: (t2 - t1) / 1000,
     time_train_s: (t3 - t2) / 1000,
@@ -220,5 +273,5 @@ export async function grpoStep(
     train_tokens_per_s: trainTokens / Math.max(1e-9, (t3 - t2) / 1000),
   };
   for (const [k, v] of Object.entries(scores.componentMeans)) metrics[`reward/${k}`] = v;
-  return { metrics, trajectories, rewards: scores.rewards };
+  return { metrics, trajectories, rewards: scores.rewards, results: scores.results };
 }
