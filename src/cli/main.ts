@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { BooleanFlagError, completeBooleanFlags, normalizeBooleanArgs } from './boolean-flags.js';
 import { CliError } from './errors.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerReport } from './commands/report.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerExport(program);
   registerServer(program);
   registerJobs(program);
+  completeBooleanFlags(program);
   return program;
 }
 
@@ -51,7 +53,14 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    let args: string[];
+    try {
+      args = normalizeBooleanArgs(program, argv);
+    } catch (e) {
+      if (e instanceof BooleanFlagError) throw new CliError(e.message);
+      throw e;
+    }
+    await program.parseAsync(args, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
