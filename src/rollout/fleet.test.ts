@@ -175,6 +175,29 @@ test('a request every server refuses (400) fails the rollout at once; a fleet th
   assert.throws(() => new FleetRolloutSource({ servers: [], tokenizer: tokenizer(), baseModel: 'tiny' }), /at least one/);
 });
 
+test('dispatched(): once it resolves the requests are on the wire, so the fleet samples while this process blocks', async () => {
+  const c = await spawnServe(fx.modelDir);
+  try {
+    const fleet = new FleetRolloutSource({ servers: [c.url], tokenizer: tokenizer(), baseModel: 'tiny' });
+    const before = ((await (await fetch(`${c.url}/health`)).json()) as { tokens: number }).tokens;
+    assert.equal(before, 0);
+    const run = fleet.rollout({ rows: rows(3), n: 2, sampling: { maxNewTokens: 30, temperature: 1 }, seed: 4 });
+    await fleet.dispatched();
+    // A training step on the CPU: the event loop is blocked, nothing more can be sent.
+    const until = Date.now() + 400;
+    while (Date.now() < until) {
+      /* busy */
+    }
+    const during = ((await (await fetch(`${c.url}/health`)).json()) as { tokens: number }).tokens;
+    assert.ok(during > 0, 'the server sampled while the trainer was busy');
+    const got = await run;
+    assert.equal(got.length, 6);
+    await fleet.close();
+  } finally {
+    await c.stop();
+  }
+});
+
 test('replies that do not add up are failures, not trajectories', () => {
   const ok = { index: 0, token_ids: [1, 2], logprobs: { token_logprobs: [-0.5, -1] }, finish_reason: 'stop' };
   assert.deepEqual(parseChoices(JSON.stringify({ choices: [ok] }), 1, 's'), [{ tokens: [1, 2], logprobs: [-0.5, -1], finishReason: 'stop' }]);

@@ -17,6 +17,8 @@ import type { Row, ChatMessage } from '../contracts/row.js';
 import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import type { FinishReason } from '../contracts/policy-engine.js';
 import type { Trajectory } from '../contracts/trajectory.js';
+import http from 'node:http';
+import https from 'node:https';
 import type { RolloutRequest, RolloutSource } from './source.js';
 import { promptMessages } from './single-turn.js';
 
@@ -65,6 +67,8 @@ export interface FleetStats {
 /** An error that retrying elsewhere cannot fix (our request is wrong): the whole rollout fails with it. */
 export class FleetRequestError extends Error {}
 
+class TimeoutError extends Error {}
+
 class Server {
   inFlight = 0;
   downUntil = 0;
@@ -111,6 +115,10 @@ export class FleetRolloutSource implements RolloutSource {
   private readonly maxAttempts: number;
   private readonly maxInFlight: number;
   private readonly cooldownMs: number;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  /** Requests whose body is not yet on the wire. */
+  private readonly sending = new Set<Promise<void>>();
 
   constructor(private readonly opts: FleetOptions) {
     if (opts.servers.length === 0) throw new Error('a fleet needs at least one rollout server URL');
@@ -128,6 +136,8 @@ export class FleetRolloutSource implements RolloutSource {
     this.maxAttempts = opts.maxAttempts ?? urls.length + 2;
     this.maxInFlight = opts.maxInFlight ?? 8;
     this.cooldownMs = opts.cooldownMs ?? 5000;
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: this.maxInFlight });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: this.maxInFlight });
   }
 
   get urls(): string[] {
@@ -145,7 +155,13 @@ export class FleetRolloutSource implements RolloutSource {
 
   async rollout(req: RolloutRequest): Promise<Trajectory[]> {
     const tok = this.opts.tokenizer;
-    const prompts = req.rows.map((row) => tok.applyChatTemplate(promptMessages(row), { addGenerationPrompt: true, tools: row.tools }));
+    const prompts = req.rows.map((row, i) => {
+      try {
+        return tok.applyChatTemplate(promptMessages(row), { addGenerationPrompt: true, tools: row.tools });
+      } catch (e) {
+        throw new Error(`row ${i} of the batch: ${(e as Error).message}`);
+      }
+    });
     const stopTokens = [...new Set([...(req.sampling.stopTokens ?? []), ...tok.stopTokenIds])];
     const model = req.reference ? (this.opts.referenceModel ?? this.opts.baseModel) : this.model;
     const errors: string[] = [];
@@ -174,7 +190,8 @@ export class FleetRolloutSource implements RolloutSource {
   }
 
   async close(): Promise<void> {
-    // Nothing held open: fetch's keep-alive sockets close with the process.
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
   private trajectory(row: Row, rowIndex: number, promptTokens: number[], c: Choice, stopTokens: number[]): Trajectory {
@@ -228,48 +245,93 @@ export class FleetRolloutSource implements RolloutSource {
   private async attempt(server: Server, body: Record<string, unknown>, n: number, signal?: AbortSignal): Promise<Choice[]> {
     server.stats.requests++;
     this.stats.requests++;
-    const ac = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ac.abort();
-    }, this.timeoutMs);
-    const onAbort = () => ac.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    let res: { status: number; text: string };
     try {
-      const res = await fetch(`${server.url}/v1/completions`, {
-        method: 'POST', signal: ac.signal, body: JSON.stringify(body),
-        headers: { 'content-type': 'application/json', ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}) },
-      });
-      const text = await res.text();
-      if (!res.ok) {
-        let message = text.slice(0, 500);
-        try {
-          message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
-        } catch {
-          /* not JSON */
-        }
-        // A request the server calls malformed fails the same way everywhere; a missing model may be a server that lags.
-        if (res.status === 400 || res.status === 401 || res.status === 403 || res.status === 413 || res.status === 422)
-          throw new FleetRequestError(`rollout server ${server.url} refused the request (${res.status}): ${message}`);
-        throw new Error(`${server.url}: HTTP ${res.status}: ${message}`);
-      }
-      const choices = parseChoices(text, n, server.url);
-      for (const c of choices) server.stats.tokens += c.tokens.length;
-      return choices;
+      res = await this.post(server, 'v1/completions', JSON.stringify(body), signal);
     } catch (e) {
-      if (timedOut) {
+      if (e instanceof TimeoutError) {
         server.stats.timeouts++;
         this.stats.timeouts++;
-        throw new Error(`${server.url}: no reply within ${this.timeoutMs} ms`);
       }
-      if (e instanceof FleetRequestError || signal?.aborted) throw e;
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`${server.url}: ${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      throw e;
     }
+    if (res.status < 200 || res.status >= 300) {
+      let message = res.text.slice(0, 500);
+      try {
+        message = (JSON.parse(res.text) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {
+        /* not JSON */
+      }
+      // A request the server calls malformed fails the same way everywhere; a missing model may be a server that lags.
+      if (res.status === 400 || res.status === 401 || res.status === 403 || res.status === 413 || res.status === 422)
+        throw new FleetRequestError(`rollout server ${server.url} refused the request (${res.status}): ${message}`);
+      throw new Error(`${server.url}: HTTP ${res.status}: ${message}`);
+    }
+    const choices = parseChoices(res.text, n, server.url);
+    for (const c of choices) server.stats.tokens += c.tokens.length;
+    return choices;
+  }
+
+  /**
+   * One POST over node:http(s) (not fetch: its request body is known to be on the wire when
+   * `end`'s callback runs, which dispatched() relies on). Rejects on connection errors, a
+   * response cut short (a server killed mid-reply), the timeout, or the caller's abort.
+   */
+  private post(server: Server, path: string, body: string, signal?: AbortSignal): Promise<{ status: number; text: string }> {
+    const url = new URL(path.replace(/^\//, ''), server.url + '/');
+    const lib = url.protocol === 'https:' ? https : http;
+    let flushed!: () => void;
+    const sent = new Promise<void>((r) => (flushed = r));
+    this.sending.add(sent);
+    const done = () => {
+      flushed();
+      this.sending.delete(sent);
+    };
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (e: Error | null, v?: { status: number; text: string }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        done();
+        if (e) reject(e);
+        else resolve(v!);
+      };
+      const req = lib.request(url, {
+        method: 'POST', agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}) },
+      });
+      const timer = setTimeout(() => {
+        finish(new TimeoutError(`${server.url}: no reply within ${this.timeoutMs} ms`));
+        req.destroy();
+      }, this.timeoutMs);
+      const onAbort = () => {
+        finish(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+        req.destroy();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (e: Error & { code?: string }) => finish(new Error(`${server.url}: ${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ''}`)));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => finish(new Error(`${server.url}: the reply broke off: ${e.message}`)));
+        res.on('close', () => {
+          if (!res.complete) finish(new Error(`${server.url}: the reply broke off (the connection closed)`));
+          else finish(null, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      });
+      req.end(body, done);
+    });
+  }
+
+  /**
+   * Resolves once every request started so far is on the wire. A caller about to block the event
+   * loop (a training step on the CPU) awaits it first, so the fleet samples meanwhile.
+   */
+  async dispatched(): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // let rollout()'s rows reach post()
+    await Promise.all([...this.sending]);
   }
 
   /** A server with a free slot, not yet tried for this row; healthy ones first, then the fewest in flight. */
