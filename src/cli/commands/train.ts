@@ -1,13 +1,24 @@
 /** `rft sft` (stage 1) and `rft train` (stage 2, GRPO-family RFT). Flags derive from src/train/config. */
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { addConfigFlags, configFromFlags } from '../flags.js';
 import { CliError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { rftFields } from '../../train/config/rft.js';
 import { sftFields } from '../../train/config/sft.js';
 import { loadRows, makePolicy, makeScorer, type Scorer } from '../../train/setup.js';
-import { runRftLoop, type RftLoopConfig } from '../../train/grpo/trainer.js';
+import { rowsForStep, runRftLoop, totalSteps, type RftLoopConfig } from '../../train/grpo/trainer.js';
+import { stepRolloutRequest } from '../../train/grpo/step.js';
+import { writeFileAtomic } from '../../train/run-dir.js';
+import { FleetRolloutSource } from '../../rollout/fleet.js';
+import { AdapterSync, requireLoraForFleet } from '../../rollout/adapter-sync.js';
+import { FleetSession } from '../../rollout/fleet-session.js';
+import { PipelinedSource } from '../../rollout/pipeline.js';
+import type { RolloutSource } from '../../rollout/source.js';
+import type { PolicyEngine } from '../../contracts/policy-engine.js';
+import type { ChatTokenizer } from '../../contracts/tokenizer.js';
 import { runSft, type SftConfig } from '../../train/sft/trainer.js';
 import { writeReport } from '../../train/report.js';
 import { fromSft } from '../../data/index.js';
@@ -49,6 +60,49 @@ export function rftLoopConfig(c: Cfg): RftLoopConfig {
     evalSamples: c.evalSamples,
     passThreshold: c.passThreshold,
     checkpointEvery: c.checkpointEvery,
+    ...(c.rolloutServer?.length && c.rolloutCorrection !== 'none' ? { rolloutCorrection: { level: c.rolloutCorrection, threshold: c.rolloutCorrectionThreshold } } : {}),
+  };
+}
+
+export interface Fleet {
+  source: RolloutSource;
+  policy: PolicyEngine;
+  /** What the fleet did, for fleet.json in the run directory. */
+  report(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * --rollout-server: sampling on the fleet, the adapter synced before each step's rollouts, and
+ * with --async the next step sampled while this one trains. Null without --rollout-server.
+ */
+export function makeFleet(c: Cfg, base: PolicyEngine, tokenizer: ChatTokenizer, train: Row[]): Fleet | null {
+  const servers = (c.rolloutServer as string[] | undefined)?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean) ?? [];
+  if (servers.length === 0) {
+    if (c.async) throw new CliError('--async pipelines sampling on an inference fleet; give the servers with --rollout-server URL[,URL…]');
+    return null;
+  }
+  try {
+    requireLoraForFleet({ full: c.full === true });
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  const fleet = new FleetRolloutSource({ servers, tokenizer, baseModel: c.rolloutModel ?? basename(resolve(c.model)), timeoutMs: c.rolloutTimeoutMs, apiKey: process.env.RFT_ROLLOUT_API_KEY });
+  const sync = new AdapterSync({ servers, sharedDir: resolve(c.rolloutAdapterDir ?? join(c.out, 'fleet-adapters')), prefix: `rft-${randomBytes(3).toString('hex')}`, keep: c.maxStaleness + 1, apiKey: process.env.RFT_ROLLOUT_API_KEY });
+  const session = new FleetSession(fleet, sync, base);
+  const loop = rftLoopConfig(c);
+  const total = totalSteps(loop, train.length);
+  const pipe = c.async
+    ? new PipelinedSource(session, {
+        maxStaleness: c.maxStaleness, version: () => session.version,
+        plan: (step) => (step < total ? stepRolloutRequest(rowsForStep(train, loop.promptsPerStep, loop.seed, step), loop, loop.seed, step) : null),
+      })
+    : null;
+  return {
+    source: pipe ?? session,
+    policy: session.policy,
+    report: () => ({ servers, fleet: fleet.stats, sync: sync.stats, session: session.stats, ...(pipe ? { pipeline: pipe.stats } : {}) }),
+    close: () => (pipe ?? session).close(),
   };
 }
 
@@ -68,6 +122,16 @@ export function heldoutFromSft(rows: Row[]): Row[] {
 export function describeEval(r: HeldoutResult): string {
   const f = (v: number) => (Number.isNaN(v) ? '–' : v.toFixed(3));
   return `pass@1 ${f(r.pass1)} (greedy)  mean reward ${f(r.mean_reward)}` + (r.k ? `  pass@1 sampled ${f(r.pass1_sampled)}  pass@${r.k} ${f(r.pass_at_k)}` : '') + `  (${r.n} prompts)`;
+}
+
+/** Runs the loop on the fleet; whatever happens, records what the fleet did (fleet.json) and lets go of it. */
+async function withFleet<T>(fleet: Fleet, out: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } finally {
+    if (existsSync(out)) writeFileAtomic(join(out, 'fleet.json'), JSON.stringify(fleet.report(), null, 2) + '\n');
+    await fleet.close();
+  }
 }
 
 async function withUserErrors<T>(fn: () => Promise<T>): Promise<T> {
@@ -91,11 +155,14 @@ export function register(program: Command): void {
       const heldout = c.evalDataset ? await loadRows(c.evalDataset as string, 'rft', '--eval-dataset') : undefined;
       const scorer: Scorer = await makeScorer(c.evaluator as string, { timeoutMs: c.evaluatorTimeoutMs as number, concurrency: c.evaluatorConcurrency as number });
       try {
-        const policy = makePolicy(c as never);
+        const base = makePolicy(c as never);
+        const fleet = makeFleet(c, base, base.chat, trainRows);
+        const policy = fleet?.policy ?? base;
         const progress = new Progress('rft train');
-        const result = await runRftLoop({
+        const run = () => runRftLoop({
           policy,
-          tokenizer: policy.chat,
+          tokenizer: base.chat,
+          source: fleet?.source,
           score: scorer.score,
           train: trainRows,
           heldout,
@@ -107,7 +174,12 @@ export function register(program: Command): void {
           onStep: (step, total, m) => progress.update(step, total, { reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean, 'tok/s': Math.round(m.sample_tokens_per_s) }),
           onEval: (step, r) => progress.log(`held-out @ step ${step}: ${describeEval(r)}`),
         });
+        const result = fleet ? await withFleet(fleet, c.out as string, run) : await run();
         progress.done();
+        if (fleet) {
+          const f = fleet.report().fleet as FleetRolloutSource['stats'];
+          console.log(`fleet: ${f.requests} requests, ${f.failures} failed (${f.timeouts} timed out), ${f.retries} retried, ${f.rowsFailed} rows lost`);
+        }
         console.log(`report: ${writeReport(c.out as string)}`);
         console.log(c.full ? `model: ${resolve(c.out as string, 'model')}` : `adapter: ${resolve(c.out as string, 'adapter')}`);
         if (result.initialEval && result.finalEval) console.log(`held-out pass@1 ${result.initialEval.pass1.toFixed(3)} → ${result.finalEval.pass1.toFixed(3)}`);
