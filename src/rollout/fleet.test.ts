@@ -12,6 +12,8 @@ import type { Row } from '../contracts/row.js';
 import type { Trajectory } from '../contracts/trajectory.js';
 import { FleetRequestError, FleetRolloutSource, parseChoices, rowSeed } from './fleet.js';
 import { AdapterSync, requireLoraForFleet } from './adapter-sync.js';
+import { FleetSession } from './fleet-session.js';
+import type { PolicyEngine } from '../contracts/policy-engine.js';
 import { makeFleetFixture, spawnServe, type FleetFixture, type ServeProcess } from './fleet-testing.js';
 
 let fx: FleetFixture;
@@ -104,6 +106,46 @@ test('adapter sync: each step loads a new name on every server, old ones are unl
   assertMatches(got, expected(rs, 2, 8, join(shared, 'rft-step-3')), 2);
   assert.ok(fleet.stats.servers[b.url]!.failures > 0, 'the stale server\'s refusals are counted');
   assert.ok(fleet.stats.retries > 0);
+});
+
+test('FleetSession: a policy version is published once, before the first rollout that needs it; reference rollouts need none', async () => {
+  let weightsSeed = 500;
+  const saved: number[] = [];
+  const inner = {
+    saveAdapter: async (dir: string) => {
+      fx.writeAdapter(dir, weightsSeed);
+      saved.push(weightsSeed);
+    },
+    optimStep: async () => {
+      weightsSeed++;
+      return { gradNorm: 0 };
+    },
+    loadTrainingState: async () => {
+      weightsSeed += 10;
+    },
+  } as unknown as PolicyEngine;
+  const fleet = new FleetRolloutSource({ servers: [a.url, b.url], tokenizer: tokenizer(), baseModel: 'tiny' });
+  const session = new FleetSession(fleet, new AdapterSync({ servers: [a.url, b.url], sharedDir: join(fx.dir, 'session'), prefix: 'sess' }), inner);
+  const rs = rows(2);
+  await session.rollout({ rows: rs, n: 2, sampling, seed: 1, reference: true });
+  assert.deepEqual(saved, [], 'the reference needs no adapter');
+  const first = await session.rollout({ rows: rs, n: 2, sampling, seed: 1 });
+  await session.rollout({ rows: rs, n: 2, sampling, seed: 2 });
+  assert.deepEqual(saved, [500], 'version 0 published once');
+  assert.equal(fleet.currentModel, 'sess-step-0');
+  assertMatches(first, expected(rs, 2, 1, join(fx.dir, 'session', 'sess-step-0')), 2);
+  await session.policy.optimStep({ lr: 1 });
+  await session.policy.optimStep({ lr: 1 }); // two mini-batches, one sync
+  const second = await session.rollout({ rows: rs, n: 2, sampling, seed: 3 });
+  assert.deepEqual(saved, [500, 502]);
+  assert.equal(fleet.currentModel, 'sess-step-2');
+  assertMatches(second, expected(rs, 2, 3, join(fx.dir, 'session', 'sess-step-2')), 2);
+  await session.policy.loadTrainingState('/unused');
+  assert.equal(session.version, 3, 'loading a checkpoint changes the weights too');
+  await session.rollout({ rows: rs, n: 2, sampling, seed: 4 });
+  assert.deepEqual(saved, [500, 502, 512]);
+  assert.equal(session.stats.publishes, 3);
+  await session.close();
 });
 
 test('a server killed mid-run: its requests are retried on the other, every trajectory is complete and correct', async () => {
