@@ -240,6 +240,31 @@ test('dispatched(): once it resolves the requests are on the wire, so the fleet 
   }
 });
 
+test('a server that ignores stop_token_ids is cut at the first stop token, as the trainer\'s sampler would stop', async () => {
+  const tok = tokenizer();
+  const eos = tok.stopTokenIds[0]!;
+  const x = tok.encode('x')[0]!;
+  const fake: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ choices: [{ index: 0, token_ids: [x, eos, x, x], logprobs: { token_logprobs: [-1, -2, -3, -4] }, finish_reason: 'length' }] }));
+    });
+  });
+  const url = await new Promise<string>((r) => fake.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(fake.address() as AddressInfo).port}`)));
+  try {
+    const fleet = new FleetRolloutSource({ servers: [url], tokenizer: tok, baseModel: 'tiny' });
+    const [t] = await fleet.rollout({ rows: rows(1), n: 1, sampling, seed: 1 });
+    assert.deepEqual(t!.segments[0]!.completionTokens, [x, eos]);
+    assert.deepEqual(t!.segments[0]!.logprobs, [-1, -2]);
+    assert.equal(t!.finishReason, 'stop');
+    assert.equal(t!.output, 'x');
+    await fleet.close();
+  } finally {
+    await new Promise((r) => fake.close(r));
+  }
+});
+
 test('replies that do not add up are failures, not trajectories', () => {
   const ok = { index: 0, token_ids: [1, 2], logprobs: { token_logprobs: [-0.5, -1] }, finish_reason: 'stop' };
   assert.deepEqual(parseChoices(JSON.stringify({ choices: [ok] }), 1, 's'), [{ tokens: [1, 2], logprobs: [-0.5, -1], finishReason: 'stop' }]);
@@ -255,6 +280,8 @@ test('replies that do not add up are failures, not trajectories', () => {
     [{ choices: [{ ...ok, finish_reason: 'abort' }] }, /"abort"/],
   ];
   for (const [body, re] of bad) assert.throws(() => parseChoices(JSON.stringify(body), 1, 's'), re);
+  assert.throws(() => parseChoices(JSON.stringify({ choices: [ok] }), 1, 's', { vocabSize: 2 }), /token id 2 is outside the vocabulary \(0\.\.1\)/);
+  assert.throws(() => parseChoices(JSON.stringify({ choices: [ok] }), 1, 's', { maxTokens: 1 }), /2 tokens, more than the 1 asked for/);
   assert.throws(() => parseChoices('<html>', 1, 's'), /not JSON/);
 });
 

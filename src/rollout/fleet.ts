@@ -43,6 +43,8 @@ export interface FleetOptions {
   maxInFlight?: number;
   /** A server that failed is tried last for this long in ms (default 5000). */
   cooldownMs?: number;
+  /** The model's vocabulary size: a reply with a token id outside it is a failure (the trainer could not score it). */
+  vocabSize?: number;
 }
 
 export interface ServerStats {
@@ -195,6 +197,9 @@ export class FleetRolloutSource implements RolloutSource {
   }
 
   private trajectory(row: Row, rowIndex: number, promptTokens: number[], c: Choice, stopTokens: number[]): Trajectory {
+    // A server that ignored stop_token_ids and went on is cut where the trainer's own sampler would have stopped.
+    const stopAt = c.tokens.findIndex((t) => stopTokens.includes(t));
+    if (stopAt >= 0 && stopAt < c.tokens.length - 1) c = { tokens: c.tokens.slice(0, stopAt + 1), logprobs: c.logprobs.slice(0, stopAt + 1), finishReason: 'stop' };
     const textTokens = c.finishReason === 'stop' && stopTokens.includes(c.tokens[c.tokens.length - 1]!) ? c.tokens.slice(0, -1) : c.tokens;
     const output = this.opts.tokenizer.decode(textTokens);
     const messages: ChatMessage[] = [...promptMessages(row), { role: 'assistant', content: output }];
@@ -267,7 +272,7 @@ export class FleetRolloutSource implements RolloutSource {
         throw new FleetRequestError(`rollout server ${server.url} refused the request (${res.status}): ${message}`);
       throw new Error(`${server.url}: HTTP ${res.status}: ${message}`);
     }
-    const choices = parseChoices(res.text, n, server.url);
+    const choices = parseChoices(res.text, n, server.url, { vocabSize: this.opts.vocabSize, maxTokens: body.max_tokens as number });
     for (const c of choices) server.stats.tokens += c.tokens.length;
     return choices;
   }
@@ -365,7 +370,7 @@ export class FleetRolloutSource implements RolloutSource {
 }
 
 /** The choices of a vLLM-style completions reply, checked: n choices, ids and log-probs of equal length, finite log-probs ≤ 0. */
-export function parseChoices(text: string, n: number, from: string): Choice[] {
+export function parseChoices(text: string, n: number, from: string, limits: { vocabSize?: number; maxTokens?: number } = {}): Choice[] {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -389,6 +394,9 @@ export function parseChoices(text: string, n: number, from: string): Choice[] {
       ids = names.map((t) => (typeof t === 'string' && /^token_id:\d+$/.test(t) ? Number(t.slice(9)) : NaN));
     }
     if (!Array.isArray(ids) || !ids.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) throw new Error(`${from}: choice ${index}: token ids must be integers >= 0`);
+    const V = limits.vocabSize;
+    if (V !== undefined && ids.some((x) => (x as number) >= V)) throw new Error(`${from}: choice ${index}: token id ${ids.find((x) => (x as number) >= V)} is outside the vocabulary (0..${V - 1})`);
+    if (limits.maxTokens !== undefined && ids.length > limits.maxTokens) throw new Error(`${from}: choice ${index}: ${ids.length} tokens, more than the ${limits.maxTokens} asked for`);
     if (lps.length !== ids.length) throw new Error(`${from}: choice ${index}: ${ids.length} token ids but ${lps.length} log-probs`);
     // vLLM reports -inf as -9999; anything above 0 (beyond rounding) is not a log-probability.
     if (!lps.every((x) => typeof x === 'number' && Number.isFinite(x) && x <= 1e-4)) throw new Error(`${from}: choice ${index}: log-probs must be finite numbers <= 0`);

@@ -76,7 +76,7 @@ export interface Fleet {
  * --rollout-server: sampling on the fleet, the adapter synced before each step's rollouts, and
  * with --async the next step sampled while this one trains. Null without --rollout-server.
  */
-export function makeFleet(c: Cfg, base: PolicyEngine, tokenizer: ChatTokenizer, train: Row[]): Fleet | null {
+export function makeFleet(c: Cfg, base: PolicyEngine, tokenizer: ChatTokenizer, train: Row[], vocabSize?: number): Fleet | null {
   const servers = (c.rolloutServer as string[] | undefined)?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean) ?? [];
   if (servers.length === 0) {
     if (c.async) throw new CliError('--async pipelines sampling on an inference fleet; give the servers with --rollout-server URL[,URL…]');
@@ -87,7 +87,7 @@ export function makeFleet(c: Cfg, base: PolicyEngine, tokenizer: ChatTokenizer, 
   } catch (e) {
     throw new CliError((e as Error).message);
   }
-  const fleet = new FleetRolloutSource({ servers, tokenizer, baseModel: c.rolloutModel ?? basename(resolve(c.model)), timeoutMs: c.rolloutTimeoutMs, apiKey: process.env.RFT_ROLLOUT_API_KEY });
+  const fleet = new FleetRolloutSource({ servers, tokenizer, baseModel: c.rolloutModel ?? basename(resolve(c.model)), timeoutMs: c.rolloutTimeoutMs, apiKey: process.env.RFT_ROLLOUT_API_KEY, vocabSize });
   const sync = new AdapterSync({ servers, sharedDir: resolve(c.rolloutAdapterDir ?? join(c.out, 'fleet-adapters')), prefix: `rft-${randomBytes(3).toString('hex')}`, keep: c.maxStaleness + 1, apiKey: process.env.RFT_ROLLOUT_API_KEY });
   const session = new FleetSession(fleet, sync, base);
   const loop = rftLoopConfig(c);
@@ -156,7 +156,7 @@ export function register(program: Command): void {
       const scorer: Scorer = await makeScorer(c.evaluator as string, { timeoutMs: c.evaluatorTimeoutMs as number, concurrency: c.evaluatorConcurrency as number });
       try {
         const base = makePolicy(c as never);
-        const fleet = makeFleet(c, base, base.chat, trainRows);
+        const fleet = makeFleet(c, base, base.chat, trainRows, base.model.config.vocabSize);
         const policy = fleet?.policy ?? base;
         const progress = new Progress('rft train');
         const run = () => runRftLoop({
