@@ -207,8 +207,17 @@ test('a silent server times out and a lying one is rejected; both are retried on
 
 test('a request every server refuses (400) fails the rollout at once; a fleet that is all down fails with a clear error', async () => {
   const fleet = new FleetRolloutSource({ servers: [a.url, b.url], tokenizer: tokenizer(), baseModel: 'tiny' });
-  await assert.rejects(fleet.rollout({ rows: rows(2), n: 17, sampling, seed: 1 }), (e: Error) => e instanceof FleetRequestError && /\(400\).*n/.test(e.message));
-  assert.equal(fleet.stats.retries, 0, 'a malformed request is not retried');
+  // rft serve takes n ≤ 16: a source told it may send more gets a 400, which fails the rollout at once
+  const greedy = new FleetRolloutSource({ servers: [a.url, b.url], tokenizer: tokenizer(), baseModel: 'tiny', maxChoicesPerRequest: 64 });
+  await assert.rejects(greedy.rollout({ rows: rows(2), n: 17, sampling, seed: 1 }), (e: Error) => e instanceof FleetRequestError && /\(400\).*n/.test(e.message));
+  assert.equal(greedy.stats.retries, 0, 'a malformed request is not retried');
+  // by default a group of 20 goes out as 16 + 4, each its own seed
+  const split = await fleet.rollout({ rows: rows(1), n: 20, sampling, seed: 1 });
+  assert.equal(split.length, 20);
+  assert.equal(fleet.stats.requests, 2);
+  const [ref] = expected(rows(1), 16, 1);
+  assert.deepEqual(split.slice(0, 16).map((t) => t.segments[0]!.completionTokens), ref!.map((r) => r.tokens));
+  assert.equal(new Set(split.map((t) => t.segments[0]!.completionTokens.join(','))).size, 20, 'the second chunk does not repeat the first');
   const dead = await spawnServe(fx.modelDir);
   await dead.kill();
   const down = new FleetRolloutSource({ servers: [dead.url], tokenizer: tokenizer(), baseModel: 'tiny', cooldownMs: 1 });

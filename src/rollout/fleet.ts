@@ -45,6 +45,8 @@ export interface FleetOptions {
   cooldownMs?: number;
   /** The model's vocabulary size: a reply with a token id outside it is a failure (the trainer could not score it). */
   vocabSize?: number;
+  /** Choices per request at most (default 16, rft serve's limit; vLLM has none); a larger n is split. */
+  maxChoicesPerRequest?: number;
 }
 
 export interface ServerStats {
@@ -117,6 +119,7 @@ export class FleetRolloutSource implements RolloutSource {
   private readonly maxAttempts: number;
   private readonly maxInFlight: number;
   private readonly cooldownMs: number;
+  private readonly maxChoices: number;
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   /** Requests whose body is not yet on the wire. */
@@ -138,6 +141,8 @@ export class FleetRolloutSource implements RolloutSource {
     this.maxAttempts = opts.maxAttempts ?? urls.length + 2;
     this.maxInFlight = opts.maxInFlight ?? 8;
     this.cooldownMs = opts.cooldownMs ?? 5000;
+    this.maxChoices = opts.maxChoicesPerRequest ?? 16;
+    if (!Number.isInteger(this.maxChoices) || this.maxChoices < 1) throw new Error(`maxChoicesPerRequest must be an integer >= 1, got ${this.maxChoices}`);
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: this.maxInFlight });
     this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: this.maxInFlight });
   }
@@ -169,14 +174,17 @@ export class FleetRolloutSource implements RolloutSource {
     const errors: string[] = [];
     const groups = await Promise.all(
       req.rows.map(async (row, i) => {
-        const body = {
-          model, prompt: prompts[i], n: req.n, max_tokens: req.sampling.maxNewTokens, temperature: req.sampling.temperature,
-          top_p: req.sampling.topP ?? 1, top_k: req.sampling.topK ?? 0, seed: rowSeed(req.seed, i),
+        // n above a server's limit goes out as several requests, each with its own seed.
+        const sizes: number[] = [];
+        for (let left = req.n; left > 0; left -= this.maxChoices) sizes.push(Math.min(left, this.maxChoices));
+        const bodyOf = (n: number, chunk: number) => ({
+          model, prompt: prompts[i], n, max_tokens: req.sampling.maxNewTokens, temperature: req.sampling.temperature,
+          top_p: req.sampling.topP ?? 1, top_k: req.sampling.topK ?? 0, seed: rowSeed(chunk === 0 ? req.seed : (req.seed ^ Math.imul(chunk, 0x27d4eb2d)) >>> 0, i),
           ...(req.sampling.stopStrings?.length ? { stop: req.sampling.stopStrings } : {}),
           stop_token_ids: stopTokens, logprobs: 0, return_token_ids: true, return_tokens_as_token_ids: true,
-        };
+        });
         try {
-          const choices = await this.complete(body, req.n, req.signal);
+          const choices = (await Promise.all(sizes.map((n, chunk) => this.complete(bodyOf(n, chunk), n, req.signal)))).flat();
           return choices.map((c) => this.trajectory(row, i, prompts[i]!, c, stopTokens));
         } catch (e) {
           if (e instanceof FleetRequestError || req.signal?.aborted) throw e;
