@@ -9,6 +9,7 @@ import { rftFields } from '../../train/config/rft.js';
 import { sftFields } from '../../train/config/sft.js';
 import { prepareRunOut } from '../run-out.js';
 import { agentSource } from '../agent-source.js';
+import { makeFleet, rolloutServers, type Fleet } from '../fleet.js';
 import { runRftFromConfig, runSftFromConfig } from '../../train/run-config.js';
 import type { HeldoutResult } from '../../train/evaluate.js';
 
@@ -53,10 +54,16 @@ export function register(program: Command): void {
     const clearOut = prepareRunOut(c.out as string, { resume: opts.resume === true, overwrite: opts.overwrite === true, command: 'train' });
     await withUserErrors(async () => {
       const progress = new Progress('rft train');
+      let fleet: Fleet | undefined;
       const { result, report, output } = await runRftFromConfig(c, {
         resume: opts.resume === true,
         beforeRun: clearOut,
-        makeSource: c.agent ? (policy) => agentSource(c.agent as string, policy, policy.chat, agentOptions(c, policy)) : undefined,
+        makeSource: async (policy, trainRows) => {
+          if (c.agent && rolloutServers(c).length) throw new CliError('--agent and --rollout-server cannot be combined yet: agents sample through the in-process rollout gateway');
+          if (c.agent) return agentSource(c.agent as string, policy, policy.chat, agentOptions(c, policy));
+          fleet = makeFleet(c, policy, policy.chat, trainRows, policy.model.config.vocabSize) ?? undefined;
+          return fleet;
+        },
         onStep: (step, total, m) =>
           progress.update(step, total, {
             reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean,
@@ -66,6 +73,7 @@ export function register(program: Command): void {
         onEval: (step, r) => progress.log(`held-out @ step ${step}: ${describeEval(r)}`),
       });
       progress.done();
+      if (fleet) console.log(fleet.summary());
       console.log(`report: ${report}`);
       console.log(`${c.full ? 'model' : 'adapter'}: ${output}`);
       if (result.initialEval && result.finalEval) console.log(`held-out pass@1 ${result.initialEval.pass1.toFixed(3)} → ${result.finalEval.pass1.toFixed(3)}`);
