@@ -183,7 +183,7 @@ void run_parallel(const GemmIsa& isa, const GemmProblem& p, int threads) {
 
 bool cpu_has_avx512bf16() { return cpu_has_avx512() && __builtin_cpu_supports("avx512bf16"); }
 
-const W16Isa* const kW16Isas[] = {&kW16Avx512Bf16, &kW16Avx512, &kW16Avx2, &kW16Portable, nullptr};
+const W16Isa* const kW16Isas[] = {&kW16Avx512Bf16, &kW16Avx512Bf16Round, &kW16Avx512, &kW16Avx2, &kW16Portable, nullptr};
 
 const W16Isa* w16_widest() {
   for (int i = 0; kW16Isas[i]; i++)
@@ -310,7 +310,7 @@ void sgemm_batched(const GemmProblem& p, int64_t stride_a, int64_t stride_b, int
 }
 
 bool w16_isa_supported(const W16Isa& isa) {
-  if (&isa == &kW16Avx512Bf16) return cpu_has_avx512bf16();
+  if (&isa == &kW16Avx512Bf16 || &isa == &kW16Avx512Bf16Round) return cpu_has_avx512bf16();
   if (&isa == &kW16Avx512) return cpu_has_avx512();
   if (&isa == &kW16Avx2) return cpu_has_avx2();
   return true;

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tensor, type Rng, type Tensor } from '../engine/index.js';
+import { tensor, Tensor16, type Rng, type Tensor } from '../engine/index.js';
 import { PROJECTIONS, type ProjectionName, type Transformer } from './transformer.js';
 import type { Projection } from './projection.js';
 import { readSafetensors, serializeSafetensors, writeFileAtomic, type NamedTensor } from './safetensors.js';
@@ -242,7 +242,8 @@ export function loadAdapter(model: Transformer, dir: string): LoraAdapter {
 
 /**
  * Folds the adapter into the base weights (W += scaling · B·A, in float64 accumulation) and
- * detaches it; the model then computes the adapted function with no adapter.
+ * detaches it; the model then computes the adapted function with no adapter. A 16-bit base weight
+ * is widened to F32 first (rounding the merged weight back to 16 bits would change the function).
  */
 export function mergeLora(model: Transformer): void {
   const a = attached.get(model);
@@ -252,6 +253,11 @@ export function mergeLora(model: Transformer): void {
     const r = A.shape[0]!;
     const inF = p.inFeatures;
     const outF = p.outFeatures;
+    if (p.weight instanceof Tensor16) {
+      const wide = tensor(p.weight.toFloat32(), p.weight.shape, { name: p.weight.name });
+      if (model.params.get(`${p.name}.weight`) === p.weight) model.params.set(`${p.name}.weight`, wide);
+      p.weight = wide;
+    }
     const W = p.weight.data;
     const Ad = A.data;
     const Bd = B.data;

@@ -46,6 +46,21 @@ test('sampled log-probs agree with teacher-forced ones within 1e-4 (the ratio GR
   samples.forEach((s, i) => s.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - tf[i][j]) < 1e-4, `sample ${i} token ${j}: ${lp} vs ${tf[i][j]}`)));
 });
 
+test('on a bf16 checkpoint (frozen 16-bit base) sampled and teacher-forced log-probs still agree within 1e-4', async () => {
+  // hidden 96 ≥ 64: decoding takes the few-rows kernels, teacher forcing the packed ones.
+  const dir = mkdtempSync(join(tmpdir(), 'rft-policy-bf16-'));
+  initModel(dir, { ...spec, hidden: 96, intermediate: 160, dtype: 'BF16' });
+  const policy = policyFor(dir);
+  assert.equal(policy.model.weightsDtype, 'bf16');
+  perturb(policy, 4);
+  const chat = policy.chat;
+  const prompts = [chat.applyChatTemplate([{ role: 'user', content: 'hi there' }], { addGenerationPrompt: true }), chat.applyChatTemplate([{ role: 'user', content: 'x' }], { addGenerationPrompt: true })];
+  const samples = await policy.sample({ prompts, n: 4, maxNewTokens: 16, temperature: 1, seed: 9 });
+  const seqs = samples.map((s) => ({ prompt: prompts[s.prompt], completion: s.tokens }));
+  const tf = await policy.logprobs(seqs);
+  samples.forEach((s, i) => s.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - tf[i][j]) < 1e-4, `sample ${i} token ${j}: ${lp} vs ${tf[i][j]}`)));
+});
+
 test('the reference policy is the model without the adapter', async () => {
   const dir = tinyModelDir();
   const policy = policyFor(dir);

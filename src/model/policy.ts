@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdamW, backward, noGrad, Rng, scope, type Tensor } from '../engine/index.js';
+import { AdamW, backward, noGrad, Rng, scope, Tensor16, type Tensor } from '../engine/index.js';
 import type { ChatMessage as RowMessage, Tool } from '../contracts/row.js';
 import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import type { LossFn, OptimParams, PolicyEngine, Sample, SampleRequest, Sequence } from '../contracts/policy-engine.js';
@@ -64,9 +64,9 @@ export class TransformerPolicy implements PolicyEngine {
       mergeLora(model);
     }
     if (opts.full) {
-      model.setBaseTrainable(true);
+      model.setBaseTrainable(true); // throws for 16-bit base weights: full training is F32
       this.adapter = null;
-      this.trainable = [...model.params.values()];
+      this.trainable = [...model.params.values()].filter((t): t is Tensor => !(t instanceof Tensor16));
     } else {
       if (!opts.lora) throw new Error('TransformerPolicy: give a LoRA config, or full: true');
       const missing = this.initial?.config.targetModules.filter((m) => !opts.lora!.targetModules.includes(m)) ?? [];
