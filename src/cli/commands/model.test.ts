@@ -148,3 +148,16 @@ test('rft bench model --json prints the figures as one JSON object', () => {
   assert.deepEqual(Object.keys(j).sort(), ['fwd_bwd_tokens_per_s', 'fwd_tokens_per_s', 'peak_rss_mb', 'sample_tokens_per_s', 'threads']);
   for (const v of Object.values(j)) assert.ok(typeof v === 'number' && v > 0);
 });
+
+test('--weights-dtype: generate on a bf16 checkpoint gives the same greedy tokens with its bf16 weights and widened to f32; bad values are refused', () => {
+  const args = ['generate', '--model', `${FIX}qwen3`, '--prompt', 'abc', '--max-tokens', '5', '--temperature', '0', '--json'];
+  const bf = rft(...args);
+  assert.equal(bf.status, 0, bf.stderr);
+  const f32 = rft(...args, '--weights-dtype', 'f32');
+  assert.equal(f32.status, 0, f32.stderr);
+  // The reference engine sums the bf16 products in float64 either way: the same tokens and log-probs.
+  assert.deepEqual(JSON.parse(bf.stdout).tokens, JSON.parse(f32.stdout).tokens);
+  const bad = rft(...args, '--weights-dtype', 'int4');
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--weights-dtype must be f32 or bf16, got "int4"/);
+});

@@ -27,6 +27,7 @@ export const rftFields = {
   evaluator: field.string('evaluator SPEC: a built-in name, a JSON spec (inline or file) or a .js/.ts module', { required: true }),
   out: field.string('run directory (config, metrics, checkpoints, report)', { required: true }),
   full: field.boolean('train all weights instead of a LoRA adapter (small models; saves a model folder)', { default: false }),
+  weightsDtype: field.enum(['f32', 'bf16'] as const, 'storage of the frozen base weights (default: the checkpoint\'s dtype; --full trains F32)'),
 
   rolloutsPerPrompt: field.integer('completions sampled per prompt (the GRPO group size)', { default: 8, min: 2 }),
   promptsPerStep: field.integer('prompts per optimisation step', { default: 4, min: 1 }),
