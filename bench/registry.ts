@@ -13,7 +13,7 @@ benchmarks.train = { description: 'one GRPO step through the trainer (time split
 benchmarks.serve = { description: 'rft serve under 1/8/32 streaming clients (req/s, tok/s, TTFT, ITL) and batched throughput vs sample() vs llama.cpp', load: () => import('./serve.js') };
 benchmarks.evaluators = { description: 'evaluations/s of the built-in and sandboxed evaluators', load: () => import('./evaluators.js') };
 
-benchmarks.gemm = { description: 'native sgemm GFLOP/s on transformer shapes, 1 and all threads, vs the FMA peak', load: () => import('./gemm.js') };
+benchmarks.gemm = { description: 'native sgemm GFLOP/s on transformer shapes, 1 and all threads, vs the FMA peak; bf16 weights vs F32 (--w16: only those)', load: () => import('./gemm.js') };
 
 export async function runBenchmark(name: string, args: string[]): Promise<number> {
   const b = benchmarks[name];

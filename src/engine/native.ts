@@ -32,6 +32,8 @@ export interface NativeAddon {
    * clock or, with cpuTime, by each thread's own CPU time (summed).
    */
   fmaPeak(threads: number, cpuTime?: boolean): number;
+  /** Measured sequential read bandwidth of main memory (GB/s) on `threads` threads over a buffer of `megabytes`. */
+  readBandwidth(threads: number, megabytes: number): number;
   /** The 16-bit-weight GEMM path in use: "avx512bf16", "avx512bf16-round", "avx512", "avx2" or "portable". */
   w16Isa(): string;
   /** 16-bit-weight GEMM paths this CPU can run, widest first. */
