@@ -20,6 +20,7 @@
 #include <immintrin.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 
 #include "gemm16.h"
@@ -248,12 +249,18 @@ inline void small_block(const Gemm16Problem& p, const uint16_t* x, const uint16_
     step(q, 0, true);
   }
   if (kv < k) step(kv, static_cast<__mmask32>((1ull << (k - kv)) - 1), false);
-  for (int i = 0; i < MI; i++)
+  static_assert(kJ == 4, "the reduction below sums four accumulators");
+  auto half = [](__m512 v) { return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))); };
+  for (int i = 0; i < MI; i++) {
+    // The row's four dot products reduced together: one transpose-add tree, not four horizontal sums.
+    const __m256 x = _mm256_hadd_ps(_mm256_hadd_ps(half(acc[i][0]), half(acc[i][1])), _mm256_hadd_ps(half(acc[i][2]), half(acc[i][3])));
+    alignas(16) float sums[4];
+    _mm_store_ps(sums, _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1)));
     for (int jj = 0; jj < nj; jj++) {
-      const float s = _mm512_reduce_add_ps(acc[i][jj]);
       float* ci = c + i * p.ldc + jj;
-      *ci = p.beta == 0.0f ? p.alpha * s : std::fma(p.alpha, s, p.beta * *ci);
+      *ci = p.beta == 0.0f ? p.alpha * sums[jj] : std::fma(p.alpha, sums[jj], p.beta * *ci);
     }
+  }
 }
 
 template <bool Split>
@@ -267,23 +274,27 @@ void small_bf16(const Gemm16Problem& p, float* work) {
     row_to_pairs(p.a + i * p.lda, k, row, Split ? lrow : nullptr);
     for (int64_t q = (k + 1) / 2; q < kp / 2; q++) row[q] = lrow[q] = 0;
   }
-  for (int64_t j0 = 0; j0 < n; j0 += kJ) {
-    const int nj = static_cast<int>(imin(kJ, n - j0));
-    const uint16_t* w[kJ];
-    for (int jj = 0; jj < kJ; jj++) w[jj] = p.b + (j0 + (jj < nj ? jj : 0)) * p.ldb;
-    const char* pf = reinterpret_cast<const char*>(p.b + j0 * p.ldb) + kAheadBytes;
+  // B in L2-sized slabs, each group of x rows over the whole slab (see small_m_bt in gemm_small.h).
+  const int64_t slab = std::max<int64_t>(kJ, 256 * 1024 / (2 * k) / kJ * kJ);
+  for (int64_t s0 = 0; s0 < n; s0 += slab) {
+    const int64_t s1 = imin(n, s0 + slab);
     for (int64_t i0 = 0; i0 < m; i0 += kI) {
       const uint16_t* xi = x + i0 * kp;
       const uint16_t* xl = xlo + i0 * kp;
-      float* c = p.c + i0 * p.ldc + j0;
-      const char* f = i0 == 0 ? pf : nullptr;
-      switch (imin(kI, m - i0)) {
-        case 1: small_block<Split, 1>(p, xi, xl, kp, w, nj, c, f); break;
-        case 2: small_block<Split, 2>(p, xi, xl, kp, w, nj, c, f); break;
-        case 3: small_block<Split, 3>(p, xi, xl, kp, w, nj, c, f); break;
-        case 4: small_block<Split, 4>(p, xi, xl, kp, w, nj, c, f); break;
-        case 5: small_block<Split, 5>(p, xi, xl, kp, w, nj, c, f); break;
-        default: small_block<Split, kI>(p, xi, xl, kp, w, nj, c, f); break;
+      for (int64_t j0 = s0; j0 < s1; j0 += kJ) {
+        const int nj = static_cast<int>(imin(kJ, s1 - j0));
+        const uint16_t* w[kJ];
+        for (int jj = 0; jj < kJ; jj++) w[jj] = p.b + (j0 + (jj < nj ? jj : 0)) * p.ldb;
+        const char* f = i0 == 0 ? reinterpret_cast<const char*>(p.b + j0 * p.ldb) + kAheadBytes : nullptr;
+        float* c = p.c + i0 * p.ldc + j0;
+        switch (imin(kI, m - i0)) {
+          case 1: small_block<Split, 1>(p, xi, xl, kp, w, nj, c, f); break;
+          case 2: small_block<Split, 2>(p, xi, xl, kp, w, nj, c, f); break;
+          case 3: small_block<Split, 3>(p, xi, xl, kp, w, nj, c, f); break;
+          case 4: small_block<Split, 4>(p, xi, xl, kp, w, nj, c, f); break;
+          case 5: small_block<Split, 5>(p, xi, xl, kp, w, nj, c, f); break;
+          default: small_block<Split, kI>(p, xi, xl, kp, w, nj, c, f); break;
+        }
       }
     }
   }
