@@ -11,6 +11,7 @@
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { rng as uniformRng } from './reference/testing.js';
 import { rawAddon, adapt, type NativeAddon } from './native.js';
 import * as ref from './reference/gemm.js';
@@ -196,6 +197,15 @@ describe('native sgemmW16', { skip }, () => {
     assert.throws(() => A().sgemmW16('bf16', true, 2, 2, 3, 1, a, 3, new Uint16Array(shared, 0, 6), 3, 0, new Float32Array(shared, 0, 4), 2), /c overlaps b/);
     assert.throws(() => A().setW16Isa('sse9'), /setW16Isa: "sse9" is not a 16-bit-weight GEMM path this CPU can run; available: .*portable/);
     assert.deepEqual([...c], [3, 3, 3, 3]);
+  });
+
+  test('RFT_W16_PATH picks the path at start-up; an unknown one is reported and ignored', () => {
+    const probe = (value: string) => spawnSync(process.execPath, ['-e', `import(${JSON.stringify(new URL('./native.js', import.meta.url).href)}).then((m) => { m.loadNative(); console.log(m.rawAddon().w16Isa()); })`], { encoding: 'utf8', env: { ...process.env, RFT_W16_PATH: value } });
+    const ok = probe('portable');
+    assert.equal(ok.stdout.trim(), 'portable');
+    const bad = probe('sse9');
+    assert.equal(bad.stdout.trim(), A().w16Isas()[0]);
+    assert.match(bad.stderr, /RFT_W16_PATH ignored: setW16Isa: "sse9" is not a 16-bit-weight GEMM path/);
   });
 
   test('adapt() serves sgemmW16 from the addon', () => {
