@@ -15,7 +15,7 @@ benchmarks.jobs = { description: 'rft server: a job\'s training throughput idle 
 benchmarks.fleet = { description: 'GRPO steps with rollouts in process vs on two rft serve processes (sync and --async): step time split, mismatch', load: () => import('./fleet.js') };
 benchmarks.evaluators = { description: 'evaluations/s of the built-in and sandboxed evaluators', load: () => import('./evaluators.js') };
 
-benchmarks.gemm = { description: 'native sgemm GFLOP/s on transformer shapes, 1 and all threads, vs the FMA peak', load: () => import('./gemm.js') };
+benchmarks.gemm = { description: 'native sgemm GFLOP/s on transformer shapes, 1 and all threads, vs the FMA peak; bf16 weights vs F32 (--w16: only those)', load: () => import('./gemm.js') };
 
 export async function runBenchmark(name: string, args: string[]): Promise<number> {
   const b = benchmarks[name];

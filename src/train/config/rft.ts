@@ -29,6 +29,7 @@ export const rftFields = {
   agent: field.string('agent: a .ts/.js module (defineAgent, tools or client form) or the http(s) URL of a remote eval-protocol agent server (default: one sampled reply per prompt)'),
   out: field.string('run directory (config, metrics, checkpoints, report)', { required: true, path: true, resumeMayChange: true }),
   full: field.boolean('train all weights instead of a LoRA adapter (small models; saves a model folder)', { default: false }),
+  weightsDtype: field.enum(['f32', 'bf16'] as const, 'storage of the frozen base weights (default: the checkpoint\'s dtype; --full trains F32)'),
 
   rolloutsPerPrompt: field.integer('completions sampled per prompt (the GRPO group size)', { default: 8, min: 2 }),
   promptsPerStep: field.integer('prompts per optimisation step', { default: 4, min: 1 }),
