@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError, type Option } from 'commander';
+import { BooleanFlagError, completeBooleanFlags, normalizeBooleanArgs } from './boolean-flags.js';
 import { CliError } from './errors.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerReport } from './commands/report.js';
@@ -16,6 +17,9 @@ import { register as registerTrain } from './commands/train.js';
 import { register as registerQuickstart } from './commands/quickstart.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerAgent } from './commands/agent.js';
+import { register as registerServer } from './commands/server.js';
+import { register as registerJobs } from './commands/jobs.js';
 
 export { CliError };
 
@@ -35,9 +39,13 @@ export function buildProgram(): Command {
   registerDataset(program);
   registerEvaluator(program);
   registerTrain(program);
+  registerAgent(program);
   registerQuickstart(program);
   registerServe(program);
   registerExport(program);
+  registerServer(program);
+  registerJobs(program);
+  completeBooleanFlags(program);
   unknownOptionsFirst(program);
   return program;
 }
@@ -101,7 +109,14 @@ export async function main(argv: string[]): Promise<number> {
   };
   override(program);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    let args: string[];
+    try {
+      args = normalizeBooleanArgs(program, argv);
+    } catch (e) {
+      if (e instanceof BooleanFlagError) throw new CliError(e.message);
+      throw e;
+    }
+    await program.parseAsync(args, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;

@@ -109,7 +109,30 @@ test('convert turns prompt rows into chat rows and back', async () => {
   await writeFile(join(dir, 'x.jsonl'), '{"text":"no prompt"}\n');
   const bad = rft(['dataset', 'convert', 'x.jsonl', '--out', 'y.jsonl'], dir);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /x\.jsonl:1: row has neither "messages" nor "prompt"/);
+  assert.match(bad.stderr, /x\.jsonl:1: row has neither "messages" nor "prompt": give --prompt-template/);
+});
+
+test('a file in the public Countdown-Tasks layout ({target, nums}) converts with --prompt-template and is scored by countdown', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rft-cli-ds-'));
+  await writeFile(join(dir, 'cd.jsonl'), '{"target": 98, "nums": [44, 19, 35]}\n{"target": 10, "nums": [2, 5]}\n');
+  const tpl = 'Using the numbers {{nums}}, create an equation that equals {{target}}. Answer in <answer></answer>.';
+  const c = rft(['dataset', 'convert', 'cd.jsonl', '--out', 'cd.rft.jsonl', '--prompt-template', tpl], dir);
+  assert.equal(c.status, 0, c.stderr);
+  const rows = await lines(join(dir, 'cd.rft.jsonl'));
+  assert.deepEqual(rows[0], {
+    messages: [{ role: 'user', content: 'Using the numbers [44,19,35], create an equation that equals 98. Answer in <answer></answer>.' }],
+    target: 98,
+    nums: [44, 19, 35],
+  });
+  assert.equal(rft(['dataset', 'validate', 'cd.rft.jsonl'], dir).status, 0);
+  await writeFile(join(dir, 'responses.jsonl'), '"<answer>44+19+35</answer>"\n["<answer>2*5</answer>", "<answer>2+5</answer>"]\n');
+  const p = rft(['evaluator', 'preview', '--evaluator', 'countdown', '--dataset', 'cd.rft.jsonl', '--responses', 'responses.jsonl', '--json'], dir);
+  assert.equal(p.status, 0, p.stderr);
+  assert.deepEqual(JSON.parse(p.stdout).results.map((r: { score: number; valid: boolean }) => [r.score, r.valid]), [[1, true], [1, true], [0.3, true]]);
+  // a template field the row lacks is an error with the line
+  const bad = rft(['dataset', 'convert', 'cd.jsonl', '--out', 'x.jsonl', '--prompt-template', 'Make {{goal}}'], dir);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /cd\.jsonl:1: --prompt-template refers to \{\{goal\}\}, but the row has no field "goal" \(it has "target", "nums"\)/);
 });
 
 test('generate sql stores the database path relative to the dataset file, so scoring works from any directory and after a split elsewhere', async () => {

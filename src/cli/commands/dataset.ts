@@ -194,11 +194,13 @@ function registerConvert(ds: Command): void {
     .addOption(new Option('--to <form>', 'target form').choices(['chat', 'prompt']).default('chat'))
     .addOption(new Option('--completion <target>', 'where a completion goes: a final assistant message (SFT row), ground_truth, or nowhere').choices(['assistant', 'ground-truth', 'drop']).default('assistant'))
     .option('--system <text>', 'add this system message to prompts that have none')
-    .action(async (file: string, o: { out: string; to: 'chat' | 'prompt'; completion: CompletionTarget; system?: string }) => {
+    .option('--prompt-template <text>', 'the prompt of rows with neither messages nor prompt, from their fields: "Make {{target}} from {{nums}}"')
+    .action(async (file: string, o: { out: string; to: 'chat' | 'prompt'; completion: CompletionTarget; system?: string; promptTemplate?: string }) => {
       const rows = await readAll(file);
       const converted = rows.map((row, i) => {
         try {
-          return o.to === 'chat' ? convertPromptRow(row, { completion: o.completion, system: o.system }) : toPromptRow(convertPromptRow(row));
+          const chat = convertPromptRow(row, { completion: o.completion, system: o.system, promptTemplate: o.promptTemplate });
+          return o.to === 'chat' ? chat : toPromptRow(chat);
         } catch (e) {
           if (e instanceof ConvertError) throw new CliError(`${file}:${i + 1}: ${e.message}`);
           throw e;

@@ -1,84 +1,21 @@
 /** `rft sft` (stage 1) and `rft train` (stage 2, GRPO-family RFT). Flags derive from src/train/config. */
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { addConfigFlags, configFromFlags } from '../flags.js';
 import { CliError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { rftFields } from '../../train/config/rft.js';
-import { recordedOptions } from '../../train/config/fields.js';
-import { prepareRunOut } from '../run-out.js';
 import { sftFields } from '../../train/config/sft.js';
-import { loadRows, makePolicy, makeScorer, vocabularyWarning, type Scorer } from '../../train/setup.js';
-import type { TransformerPolicy } from '../../model/policy.js';
-import { runRftLoop, type RftLoopConfig } from '../../train/grpo/trainer.js';
-import { runSft, type SftConfig } from '../../train/sft/trainer.js';
-import { writeReport } from '../../train/report.js';
-import { fromSft } from '../../data/index.js';
-import type { Row } from '../../contracts/row.js';
+import { prepareRunOut } from '../run-out.js';
+import { runSourceFor } from '../run-source.js';
+import type { Fleet } from '../fleet.js';
+import { runRftFromConfig, runSftFromConfig } from '../../train/run-config.js';
 import type { HeldoutResult } from '../../train/evaluate.js';
 
-type Cfg = Record<string, any>;
-
-export function rftLoopConfig(c: Cfg): RftLoopConfig {
-  return {
-    rolloutsPerPrompt: c.rolloutsPerPrompt,
-    promptsPerStep: c.promptsPerStep,
-    temperature: c.temperature,
-    topP: c.topP,
-    topK: c.topK,
-    maxNewTokens: c.maxNewTokens,
-    policyUpdates: c.policyUpdates,
-    miniBatches: c.miniBatches,
-    rewardScaling: c.rewardScaling,
-    maskTruncated: c.maskTruncated,
-    dropZeroVarianceGroups: c.dropZeroVarianceGroups,
-    maxGradNorm: c.maxGradNorm,
-    weightDecay: c.weightDecay,
-    loss: {
-      lossType: c.lossType,
-      importanceSampling: c.importanceSampling,
-      epsilonLow: c.clipEpsilonLow,
-      epsilonHigh: c.clipEpsilonHigh,
-      klBeta: c.klBeta,
-      maxCompletionLength: c.maxNewTokens,
-    },
-    epochs: c.epochs,
-    steps: c.steps,
-    learningRate: c.learningRate,
-    schedule: c.schedule,
-    warmupSteps: c.warmupSteps,
-    seed: c.seed,
-    evalEvery: c.evalEvery,
-    evalSamples: c.evalSamples,
-    passThreshold: c.passThreshold,
-    checkpointEvery: c.checkpointEvery,
-  };
-}
-
-export function sftConfig(c: Cfg): SftConfig {
-  return {
-    epochs: c.epochs, batchSize: c.batchSize, maxLength: c.maxLength, learningRate: c.learningRate, schedule: c.schedule,
-    warmupSteps: c.warmupSteps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm, seed: c.seed, evalEvery: c.evalEvery,
-    maxNewTokens: c.maxNewTokens, passThreshold: c.passThreshold,
-  };
-}
-
-/** SFT rows as prompt rows with ground truth: the row's own when it has one, else the answer in its tags. */
-export function heldoutFromSft(rows: Row[]): Row[] {
-  return fromSft(rows, { keepGroundTruth: true }).rows;
-}
+export { rftLoopConfig, sftConfig, heldoutFromSft } from '../../train/run-config.js';
 
 export function describeEval(r: HeldoutResult): string {
   const f = (v: number) => (Number.isNaN(v) ? '–' : v.toFixed(3));
   return `pass@1 ${f(r.pass1)} (greedy)  mean reward ${f(r.mean_reward)}` + (r.k ? `  pass@1 sampled ${f(r.pass1_sampled)}  pass@${r.k} ${f(r.pass_at_k)}` : '') + `  (${r.n} prompts)`;
-}
-
-/** Characters the model cannot encode become its unknown token: said once per dataset, on stderr. */
-function warnVocabulary(policy: TransformerPolicy, sets: [Row[] | undefined, string][]): void {
-  for (const [rows, what] of sets) {
-    const w = rows && vocabularyWarning(policy.tokenizer, rows, what);
-    if (w) process.stderr.write(`rft: warning: ${w}\n`);
-  }
 }
 
 async function withUserErrors<T>(fn: () => Promise<T>): Promise<T> {
@@ -100,35 +37,26 @@ export function register(program: Command): void {
     const c = configFromFlags(rftFields, opts, 'train');
     const clearOut = prepareRunOut(c.out as string, { resume: opts.resume === true, overwrite: opts.overwrite === true, command: 'train' });
     await withUserErrors(async () => {
-      const trainRows = await loadRows(c.dataset as string, 'rft', '--dataset');
-      const heldout = c.evalDataset ? await loadRows(c.evalDataset as string, 'rft', '--eval-dataset') : undefined;
-      const scorer: Scorer = await makeScorer(c.evaluator, { timeoutMs: c.evaluatorTimeoutMs as number, concurrency: c.evaluatorConcurrency as number });
-      try {
-        const policy = makePolicy(c as never);
-        warnVocabulary(policy, [[trainRows, `--dataset ${c.dataset}`], [heldout, `--eval-dataset ${c.evalDataset}`]]);
-        clearOut();
-        const progress = new Progress('rft train');
-        const result = await runRftLoop({
-          policy,
-          tokenizer: policy.chat,
-          score: scorer.score,
-          train: trainRows,
-          heldout,
-          config: rftLoopConfig(c),
-          recordedConfig: recordedOptions(rftFields, c),
-          runDir: c.out as string,
-          saveAs: c.full ? 'model' : 'adapter',
-          resume: opts.resume === true,
-          onStep: (step, total, m) => progress.update(step, total, { reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean, 'tok/s': Math.round(m.sample_tokens_per_s) }),
-          onEval: (step, r) => progress.log(`held-out @ step ${step}: ${describeEval(r)}`),
-        });
-        progress.done();
-        console.log(`report: ${writeReport(c.out as string)}`);
-        console.log(c.full ? `model: ${resolve(c.out as string, 'model')}` : `adapter: ${resolve(c.out as string, 'adapter')}`);
-        if (result.initialEval && result.finalEval) console.log(`held-out pass@1 ${result.initialEval.pass1.toFixed(3)} → ${result.finalEval.pass1.toFixed(3)}`);
-      } finally {
-        await scorer.close();
-      }
+      const progress = new Progress('rft train');
+      let fleet: Fleet | undefined;
+      const { result, report, output } = await runRftFromConfig(c, {
+        resume: opts.resume === true,
+        beforeRun: clearOut,
+        onWarning: (w) => process.stderr.write(`rft: warning: ${w}\n`),
+        makeSource: runSourceFor(c, (f) => (fleet = f)),
+        onStep: (step, total, m) =>
+          progress.update(step, total, {
+            reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean,
+            ...(c.agent ? { turns: m.turns_mean, 'tool err': m.tool_errors, invalid: m.invalid_fraction } : {}),
+            'tok/s': Math.round(m.sample_tokens_per_s),
+          }),
+        onEval: (step, r) => progress.log(`held-out @ step ${step}: ${describeEval(r)}`),
+      });
+      progress.done();
+      if (fleet) console.log(fleet.summary());
+      console.log(`report: ${report}`);
+      console.log(`${c.full ? 'model' : 'adapter'}: ${output}`);
+      if (result.initialEval && result.finalEval) console.log(`held-out pass@1 ${result.initialEval.pass1.toFixed(3)} → ${result.finalEval.pass1.toFixed(3)}`);
     });
   });
 
@@ -140,34 +68,17 @@ export function register(program: Command): void {
     const c = configFromFlags(sftFields, opts, 'sft');
     const clearOut = prepareRunOut(c.out as string, { overwrite: opts.overwrite === true, command: 'sft' });
     await withUserErrors(async () => {
-      const rows = await loadRows(c.dataset as string, 'sft', '--dataset');
-      const evalRows = c.eval ? await loadRows(c.eval as string, 'sft', '--eval') : undefined;
-      const scorer = c.evaluator ? await makeScorer(c.evaluator, { timeoutMs: 30000, concurrency: 4 }) : undefined;
-      try {
-        const policy = makePolicy(c as never);
-        warnVocabulary(policy, [[rows, `--dataset ${c.dataset}`], [evalRows, `--eval ${c.eval}`]]);
-        clearOut();
-        const progress = new Progress('rft sft');
-        const result = await runSft({
-          policy,
-          tokenizer: policy.chat,
-          train: rows,
-          evalRows,
-          heldout: scorer && evalRows ? { rows: heldoutFromSft(evalRows), score: scorer.score } : undefined,
-          config: sftConfig(c),
-          recordedConfig: recordedOptions(sftFields, c),
-          runDir: c.out as string,
-          saveAs: c.full ? 'model' : 'adapter',
-          onStep: (step, total, m) => progress.update(step, total, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s) }),
-          onEval: (step, r) => progress.log(`eval @ step ${step}: ${r.eval_loss !== undefined ? `loss ${r.eval_loss.toFixed(4)}  ` : ''}${r.heldout ? describeEval(r.heldout) : ''}`),
-        });
-        progress.done();
-        console.log(`report: ${writeReport(c.out as string)}`);
-        console.log(c.full ? `model: ${resolve(c.out as string, 'model')}` : `adapter: ${resolve(c.out as string, 'adapter')}`);
-        if (result.evalLoss !== undefined) console.log(`eval loss ${result.evalLoss.toFixed(4)}`);
-      } finally {
-        await scorer?.close();
-      }
+      const progress = new Progress('rft sft');
+      const { result, report, output } = await runSftFromConfig(c, {
+        beforeRun: clearOut,
+        onWarning: (w) => process.stderr.write(`rft: warning: ${w}\n`),
+        onStep: (step, total, m) => progress.update(step, total, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s) }),
+        onEval: (step, r) => progress.log(`eval @ step ${step}: ${r.eval_loss !== undefined ? `loss ${r.eval_loss.toFixed(4)}  ` : ''}${r.heldout ? describeEval(r.heldout) : ''}`),
+      });
+      progress.done();
+      console.log(`report: ${report}`);
+      console.log(`${c.full ? 'model' : 'adapter'}: ${output}`);
+      if (result.evalLoss !== undefined) console.log(`eval loss ${result.evalLoss.toFixed(4)}`);
     });
   });
 }
