@@ -86,9 +86,9 @@ test('npm pack → install the tarball in another project → its rft bin previe
     "import { loadEvaluator } from 'rft/evaluators';",
     "import { initModel, TransformerPolicy } from 'rft/model';",
     "import { tensor } from 'rft/engine';",
-    "import { runRftLoop, runSft, rftFields } from 'rft/train';",
+    "import { runRftLoop, runSft, rftFields, runRftFromConfig } from 'rft/train';",
     'const r: EvaluationResult = { score: 1, valid: true };',
-    'export const used: unknown[] = [defineEvaluator, validateRows, loadEvaluator, initModel, TransformerPolicy, tensor, runRftLoop, runSft, rftFields, r];',
+    'export const used: unknown[] = [defineEvaluator, validateRows, loadEvaluator, initModel, TransformerPolicy, tensor, runRftLoop, runSft, rftFields, runRftFromConfig, r];',
     'export type P = PolicyEngine;',
   ].join('\n'));
   // and every name the README's TypeScript snippets import from rft exists there

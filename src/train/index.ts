@@ -4,6 +4,9 @@
  * the option tables the CLI derives its flags from, and a tiny exact policy for tests.
  *
  * @example
+ * // a whole run from the same options as `rft train` (validated with parseTrainConfig(rftFields, …))
+ * await runRftFromConfig(parseTrainConfig(rftFields, { model: 'm', dataset: 'rows.jsonl', evaluator: 'numeric', out: 'runs/a' }, 'my script'));
+ * // or the loop itself
  * const policy = makePolicy({ model: 'models/tiny', loraRank: 8, loraAlpha: 16, loraDropout: 0, targetModules: ['q_proj', 'v_proj'] });
  * await runRftLoop({ policy, tokenizer: policy.chat, score, train: rows, config, runDir: 'runs/a' });
  */
@@ -17,7 +20,8 @@ export { evaluateHeldout, passAtK, pairedGain, type HeldoutOptions, type Heldout
 export { learningRateAt, type Schedule } from './schedule.js';
 export { RunDir } from './run-dir.js';
 export { writeReport } from './report.js';
-export { loadRows, makeScorer, makePolicy, type Scorer, type PolicySettings } from './setup.js';
+export { loadRows, makeScorer, makePolicy, vocabularyWarning, type Scorer, type PolicySettings } from './setup.js';
+export { runRftFromConfig, runSftFromConfig, type RftHooks, type RunOutcome } from './run-config.js';
 export { rftFields, loraFields, optimFields, LORA_TARGETS } from './config/rft.js';
 export { sftFields } from './config/sft.js';
 export { parseConfig as parseTrainConfig, markdownTable, type Field, type Fields } from './config/fields.js';
