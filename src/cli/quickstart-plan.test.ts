@@ -14,8 +14,16 @@ test('plan overrides: unknown nested keys are refused with their path and the cl
   assert.deepEqual(planOverrideProblems(FULL_PLAN, { rft: { stepz: 200 } }), ['unknown plan field "rft.stepz" (did you mean "rft.steps"?)']);
   assert.deepEqual(planOverrideProblems(FULL_PLAN, { rft: { loss: { klbeta: 0.1 } } }), ['unknown plan field "rft.loss.klbeta" (did you mean "rft.loss.klBeta"?)']);
   assert.match(planOverrideProblems(FULL_PLAN, { zzzzzz: 1 })[0], /^unknown plan field "zzzzzz"; fields: task, knobs, /);
-  // optional model fields the default plan leaves out are known
+  // optional model fields the default plan leaves out are known, and every trainer option (bench/diversity's variants)
   assert.deepEqual(planOverrideProblems(FULL_PLAN, { model: { headDim: 32, attentionBias: true } }), []);
+  for (const rft of [{ loss: { entropyCoef: 0.01 } }, { refResetEvery: 40, loss: { klBeta: 0.02 } }, { policyUpdates: 2, loss: { lossMode: 'kl_cov' } },
+    { advantage: { estimator: 'pass_at_k', passK: 4, passThreshold: 1 } }, { advantage: { estimator: 'w_reinforce', wReinforceLambda: 0.1 } }, { advantage: { unlikelinessBeta: 0.25 } }]) {
+    assert.deepEqual(planOverrideProblems(FULL_PLAN, { rft }), [], JSON.stringify(rft));
+  }
+  assert.deepEqual(planOverrideProblems(FULL_PLAN, { rft: { advantage: { estimator: 'best' }, loss: { lossMode: 'x' } } }), [
+    'rft.advantage.estimator: expected one of: grpo, pass_at_k, w_reinforce, got "best"',
+    'rft.loss.lossMode: expected one of: vanilla, clip_cov, kl_cov, got "x"',
+  ]);
 });
 
 test('plan overrides: wrong types and out-of-range values are refused, every one with its path', () => {

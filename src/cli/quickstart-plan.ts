@@ -5,7 +5,8 @@
  * `rft` fields, the task's knobs) must be in their ranges. Every problem is listed with its path.
  */
 import { getTask, resolveKnobs } from '../data/index.js';
-import { schemaOf, type Field, type Fields } from '../train/config/fields.js';
+import { parseConfig, schemaOf, type Field, type Fields } from '../train/config/fields.js';
+import { rftLoopConfig } from '../train/run-config.js';
 import { loraFields, rftFields } from '../train/config/rft.js';
 import { sftFields } from '../train/config/sft.js';
 import { closestKey } from './flags.js';
@@ -13,10 +14,23 @@ import { closestKey } from './flags.js';
 /** Plan parts whose contents are free-form (checked by their owners, not by shape). */
 const FREE_FORM = new Set(['evaluator', 'knobs']);
 
-/** Optional fields a plan part may set although the default plan leaves them out, with a value of their type. */
-const OPTIONAL: Record<string, Record<string, unknown>> = {
-  model: { headDim: 0, attentionBias: false, initStd: 0, llama3Rope: [0, 0, 0, 0] },
-};
+/**
+ * Fields a plan part may set although the default plan leaves them out, with a value of their type:
+ * the model's optional shape fields, and under `rft` every field of the trainer's config as `rft train`
+ * builds it from its option defaults (loss modes, advantage estimators, reference resets, …), so a
+ * trainer option added there is known here too.
+ */
+function optionalFields(): Record<string, Record<string, unknown>> {
+  const rft = rftLoopConfig(parseConfig(rftFields, { model: '-', dataset: '-', evaluator: '-', out: '-' }, 'the option defaults')) as unknown as Record<string, unknown>;
+  const out: Record<string, Record<string, unknown>> = { model: { headDim: 0, attentionBias: false, initStd: 0, llama3Rope: [0, 0, 0, 0] } };
+  const add = (o: Record<string, unknown>, path: string) => {
+    out[path] = o;
+    for (const [k, v] of Object.entries(o)) if (isObject(v)) add(v, `${path}.${k}`);
+  };
+  add(rft, 'rft');
+  return out;
+}
+let optional: Record<string, Record<string, unknown>> | undefined;
 
 /** The option tables that know the range of a plan field, by plan path (`rft.loss` names two fields differently). */
 const TABLES: Record<string, { fields: Fields; rename?: Record<string, string> }> = {
@@ -24,6 +38,7 @@ const TABLES: Record<string, { fields: Fields; rename?: Record<string, string> }
   lora: { fields: loraFields },
   rft: { fields: rftFields },
   'rft.loss': { fields: rftFields, rename: { epsilonLow: 'clipEpsilonLow', epsilonHigh: 'clipEpsilonHigh' } },
+  'rft.advantage': { fields: rftFields, rename: { estimator: 'advEstimator' } },
 };
 
 /** Top-level counts: whole numbers with a lower bound. */
@@ -51,7 +66,7 @@ function rangeProblem(path: string, key: string, v: unknown): string | undefined
 }
 
 function check(base: Record<string, unknown>, o: Record<string, unknown>, path: string, problems: string[]): void {
-  const known = { ...OPTIONAL[path], ...base };
+  const known = { ...(optional ??= optionalFields())[path], ...base };
   for (const [k, v] of Object.entries(o)) {
     const at = path ? `${path}.${k}` : k;
     if (!(k in known)) {
@@ -61,6 +76,12 @@ function check(base: Record<string, unknown>, o: Record<string, unknown>, path: 
     }
     if (FREE_FORM.has(at)) continue;
     const want = known[k];
+    if (want === undefined) {
+      // a field without a default (rft.steps when epochs decide): its range is all there is to check
+      const range = rangeProblem(path, k, v);
+      if (range) problems.push(`${at}: ${range}, got ${JSON.stringify(v)}`);
+      continue;
+    }
     if (isObject(want)) {
       if (isObject(v)) check(want, v, at, problems);
       else problems.push(`${at}: expected an object, got ${JSON.stringify(v)}`);
