@@ -7,7 +7,7 @@
  *
  * SFT rows are teacher traces built from the gold SQL: the question, an assistant turn calling
  * run_sql with the gold query, the tool's result (rendered exactly as the agent's run_sql renders
- * it), and the answer. RFT rows: the prompt, ground_truth { sql }, `database`, `template`, `level`.
+ * it), and the answer. Both carry `tools` (the schemas), ground_truth { sql }, `database`, `template`, `level`.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -74,7 +74,8 @@ export function makeSqlAgentQuestion(rng: Rng, db: Database.Database, templates:
       { role: 'tool', tool_call_id: call.id, name: 'run_sql', content: formatQueryResult(columns, rows) },
       { role: 'assistant', content: formatAnswer(rows) },
     ];
-    const extra = { database: databasePath, template: t.id, level: t.level };
+    // the rows carry the tools, so SFT renders the same system turn (tool list) the agent's rollouts start from
+    const extra = { tools: SQL_AGENT_TOOLS, database: databasePath, template: t.id, level: t.level };
     return { rft: { messages: prompt, ground_truth: { sql: q.sql }, ...extra }, sft: { messages: trace, ground_truth: { sql: q.sql }, ...extra } };
   }
   throw new RangeError('could not find a SQL question with a short non-empty answer in 200 tries');

@@ -101,3 +101,22 @@ function traceTokenizer(): ChatTokenizer {
     },
   };
 }
+
+test('SFT on sql-agent traces sees the prompt the sql agent\'s rollouts start from (the same system turn with the tool list)', async () => {
+  const { generateExamples } = await import('../../data/tasks/index.js');
+  const { sqlAgent } = await import('../../rollout/agents/sql.js');
+  const { ToolAgentSource } = await import('../../rollout/tool-loop.js');
+  const { buildCharTokenizer, defaultAlphabet } = await import('../../model/char-tokenizer.js');
+  const { ModelTokenizer } = await import('../../model/tokenizer.js');
+  const { chatTokenizer } = await import('../../model/policy.js');
+  const files = buildCharTokenizer(defaultAlphabet());
+  const tok = chatTokenizer(new ModelTokenizer({ tokenizer: files.tokenizer, config: files.config }));
+  const [ex] = (await generateExamples('sql-agent', { n: 1, seed: 1, outDir: mkdtempSync(join(tmpdir(), 'rft-sft-sql-')) })).examples;
+  let prompt: number[] = [];
+  const policy = { sample: async (req: { prompts: number[][] }) => ((prompt = req.prompts[0]), [{ prompt: 0, tokens: [files.ids.imEnd], logprobs: [0], finishReason: 'stop' }]) };
+  const agent = sqlAgent();
+  await new ToolAgentSource(policy as never, tok, agent).rollout({ rows: [ex.rft], n: 1, sampling: { maxNewTokens: 4, temperature: 1 }, seed: 1 });
+  await agent.close();
+  assert.ok(prompt.length > 0);
+  assert.deepEqual(sftExample(ex.sft, tok, 4000, 'row 1').prompt, prompt);
+});
