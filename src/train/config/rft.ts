@@ -25,7 +25,7 @@ export const rftFields = {
   dataset: field.string('training rows (JSONL)', { required: true }),
   evalDataset: field.string('held-out rows for evaluation (JSONL)'),
   evaluator: field.string('evaluator SPEC: a built-in name, a JSON spec (inline or file) or a .js/.ts module', { required: true }),
-  agent: field.string('agent module (.ts/.js, defineAgent) whose tool loop makes the rollouts (default: one sampled reply per prompt)'),
+  agent: field.string('agent whose tool loop makes the rollouts: a module (.ts/.js, defineAgent) or a built-in (sql); default one sampled reply per prompt'),
   out: field.string('run directory (config, metrics, checkpoints, report)', { required: true }),
   full: field.boolean('train all weights instead of a LoRA adapter (small models; saves a model folder)', { default: false }),
 
