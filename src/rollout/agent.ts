@@ -9,8 +9,8 @@
  *
  * `defineAgent` checks the definition once, up front, with errors that say what to fix.
  */
-import type OpenAI from 'openai';
 import type { Row, Tool } from '../contracts/row.js';
+import type { ClientAgentContext } from './client-agent.js';
 import type { ToolCallFormat } from '../model/tool-calls.js';
 
 /** What a tool implementation sees besides its arguments. */
@@ -49,18 +49,8 @@ export interface ToolAgent {
   close?(): Promise<void> | void;
 }
 
-/** What a client-form agent's `run` receives. */
-export interface ClientAgentContext {
-  row: Row;
-  /** An `openai` client bound to this rollout's gateway URL. */
-  client: OpenAI;
-  signal: AbortSignal;
-  /** This rollout's OpenAI base URL (for other clients: Vercel AI SDK, LangChain.js, fetch). */
-  baseUrl: string;
-  apiKey: string;
-  /** The model name to request. */
-  model: string;
-}
+/** What a client-form agent's `run` receives (the row, an `openai` client bound to its rollout, the signal, …). */
+export type { ClientAgentContext } from './client-agent.js';
 
 export interface ClientAgent {
   run(ctx: ClientAgentContext): Promise<unknown>;

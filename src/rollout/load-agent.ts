@@ -11,6 +11,8 @@ export async function loadAgentModule(path: string): Promise<Agent> {
   let a: unknown = mod.default ?? mod.agent;
   // CommonJS / transpiled interop may nest the default export once more.
   if (a && typeof a === 'object' && 'default' in a && !('tools' in a) && !('run' in a)) a = (a as { default: unknown }).default;
+  // A bare function is a client-form agent's run (`export default async function run(ctx) { ... }`).
+  if (typeof a === 'function') a = { run: a };
   if (a === undefined) throw new Error(`agent module ${abs} must export default an agent: export default defineAgent({ tools: [...] }) or defineAgent({ run })`);
   const problems = agentProblems(a);
   if (problems.length) throw new Error(`agent module ${abs}: ${problems.join('; ')}`);

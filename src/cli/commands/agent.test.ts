@@ -54,7 +54,7 @@ test('formatTrajectory prints the header, every message, the tool calls with the
   assert.match(formatTrajectory({ ...t, error: 'the rollout took longer than 5 ms', finishReason: 'timeout' }, 0, { score: 0, valid: false }), /· timeout · .* · invalid\nerror: the rollout took longer than 5 ms\n/);
 });
 
-test('rft agent try prints whole trajectories with scores; rft train --agent trains with the agent and logs its metrics; unwired agents are refused', () => {
+test('rft agent try prints whole trajectories with scores; rft train --agent trains with the agent and logs its metrics; failed agents are invalid rollouts, bad modules are refused', () => {
   const dir = workspace();
   const data = 'd/word-problems.rft.jsonl';
   const tried = rft(['agent', 'try', '--agent', 'agent.ts', '--model', 'm', '--dataset', data, '--evaluator', 'numeric', '-n', '2', '--samples', '2', '--max-new-tokens', '12', '--json'], dir);
@@ -80,11 +80,17 @@ test('rft agent try prints whole trajectories with scores; rft train --agent tra
   for (const k of ['turns_mean', 'turns_max', 'tool_calls_mean', 'tool_error_fraction', 'timeout_fraction', 'sampled_tokens', 'inserted_tokens']) assert.ok(k in m, `metrics lack ${k}`);
   assert.equal(JSON.parse(readFileSync(join(dir, 'runs/agent/config.json'), 'utf8')).agent, 'agent.ts');
 
+  // a client-form agent that never calls the model, and a remote agent that is down: invalid rollouts, counted, printed
   writeFileSync(join(dir, 'client.mjs'), 'export default { run: async () => null };\n');
+  for (const [spec, why] of [['client.mjs', /without calling the model/], ['http://127.0.0.1:9', /POST \/init failed/]] as const) {
+    const r = rft(['agent', 'try', '--agent', spec, '--model', 'm', '--dataset', data, '-n', '1', '--json'], dir);
+    assert.equal(r.status, 0, `${spec}: ${r.stderr}`);
+    const [t] = JSON.parse(r.stdout).trajectories;
+    assert.equal(t.finishReason, 'error', spec);
+    assert.match(t.error, why);
+  }
   writeFileSync(join(dir, 'bad.mjs'), 'export default { tools: [{ type: "function", function: { name: "x y" } }] };\n');
   const cases: [string, RegExp][] = [
-    ['http://127.0.0.1:9', /remote agents .* are not wired yet/],
-    ['client.mjs', /client-form agents .* not wired yet/],
     ['bad.mjs', /agent module .*bad\.mjs: tools\[0\]\.function\.name must be .*; tools\[0\]\.run must be a function/],
     ['missing.ts', /agent module .*missing\.ts does not exist/],
   ];
@@ -93,7 +99,4 @@ test('rft agent try prints whole trajectories with scores; rft train --agent tra
     assert.equal(r.status, 2, `${spec}: ${r.stderr}`);
     assert.match(r.stderr, why);
   }
-  const viaTrain = rft(['train', '--model', 'm', '--agent', 'client.mjs', '--dataset', data, '--evaluator', 'numeric', '--out', 'runs/client', '--steps', '1'], dir);
-  assert.equal(viaTrain.status, 2);
-  assert.match(viaTrain.stderr, /client-form agents .* not wired yet/);
 });
