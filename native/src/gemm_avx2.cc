@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "gemm16.h"
 #include "gemm_isa.h"
 
 namespace rft {
@@ -12,6 +13,8 @@ namespace {
 #include "gemm_driver.h"
 #include "gemm_transpose_avx.h"
 #include "gemm_small.h"
+#include "gemm16_driver.h"
+#include "gemm16_small.h"
 
 struct V256 {
   using T = __m256;
@@ -87,7 +90,19 @@ struct Avx2 {
   }
 };
 
+struct Cvt256 {
+  template <W16 D>
+  static __m256 load(const uint16_t* p) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if (D == W16::kBf16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    return _mm256_cvtph_ps(h);
+  }
+  static void row(const uint16_t* s, float* d, int64_t n, W16 t) { cvt_row_vec<V256, Cvt256>(s, d, n, t); }
+};
+
 void run(const GemmProblem& p, float* work) { gemm_serial<Avx2>(p, work); }
+void run16(const Gemm16Problem& p, float* work) { gemm16_serial<Avx2, Cvt256>(p, work); }
+void small16(const Gemm16Problem& p, float* work) { gemm16_small_bt<V256, Cvt256>(p, work); }
 void small_m(const GemmProblem& p, float* work) { gemm_small_m<V256>(p, work); }
 
 // 12 independent ymm FMA chains (latency 4 × 2 per cycle needs ≥ 8).
@@ -112,6 +127,8 @@ double fma_loop(int64_t iters, float* sink) {
 }
 
 }  // namespace
+
+const W16Isa kW16Avx2 = {"avx2", Avx2::MR, Avx2::NR, gemm16_workspace_floats<Avx2>(), run16, small16};
 
 const GemmIsa kGemmAvx2 = {"avx2", Avx2::MR, Avx2::NR, Avx2::KC, Avx2::NC,
                            gemm_workspace_floats<Avx2>(), run, small_m, fma_loop};

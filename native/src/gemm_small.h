@@ -36,22 +36,32 @@ inline float small_update(float alpha, float acc, float beta, const float* c) {
 constexpr int kSmallJ = 4;
 constexpr int64_t kSmallAheadBytes = 16384;
 
+// How the unpacked path reads B: F32 as stored (LoadF32), or 16-bit weights widened as they are
+// loaded (gemm16_driver.h). vec() loads V::W elements, one() widens a single one.
+template <class V>
+struct LoadF32 {
+  using E = float;
+  static typename V::T vec(const float* p) { return V::load(p); }
+  static float one(float x) { return x; }
+};
+
 // One block: MI rows of A (compile-time, so the accumulators live in registers) against the
 // kSmallJ rows b[] of B; `pf` non-null on the block's first pass (see kSmallAheadBytes).
-template <class V, int MI>
-inline void small_bt_block(const GemmProblem& p, const float* ai, int64_t lda, const float* const* b, int nj,
+template <class V, int MI, class L, class P>
+inline void small_bt_block(const P& p, const float* ai, int64_t lda, const typename L::E* const* b, int nj,
                            float* c, const char* pf) {
   using T = typename V::T;
   constexpr int W = V::W;
+  constexpr int kBytes = static_cast<int>(sizeof(typename L::E));
   const int64_t k = p.k, kv = k / W * W;
   T acc[MI][kSmallJ];
   for (int i = 0; i < MI; i++)
     for (int jj = 0; jj < kSmallJ; jj++) acc[i][jj] = V::zero();
   for (int64_t q = 0; q < kv; q += W) {
-    if (pf)  // the block reads kSmallJ · W floats per step: prefetch as many, in address order
-      for (int l = 0; l < kSmallJ * W * 4; l += 64) __builtin_prefetch(pf + q * kSmallJ * 4 + l, 0, 2);
+    if (pf)  // the block reads kSmallJ · W elements per step: prefetch as many, in address order
+      for (int l = 0; l < kSmallJ * W * kBytes; l += 64) __builtin_prefetch(pf + q * kSmallJ * kBytes + l, 0, 2);
     T bv[kSmallJ];
-    for (int jj = 0; jj < kSmallJ; jj++) bv[jj] = V::load(b[jj] + q);
+    for (int jj = 0; jj < kSmallJ; jj++) bv[jj] = L::vec(b[jj] + q);
     for (int i = 0; i < MI; i++) {
       const T x = V::load(ai + i * lda + q);
       for (int jj = 0; jj < kSmallJ; jj++) acc[i][jj] = V::fmadd(x, bv[jj], acc[i][jj]);
@@ -60,19 +70,20 @@ inline void small_bt_block(const GemmProblem& p, const float* ai, int64_t lda, c
   for (int i = 0; i < MI; i++) {
     for (int jj = 0; jj < nj; jj++) {
       float s = V::reduce(acc[i][jj]);
-      for (int64_t q = kv; q < k; q++) s = std::fma(ai[i * lda + q], b[jj][q], s);
+      for (int64_t q = kv; q < k; q++) s = std::fma(ai[i * lda + q], L::one(b[jj][q]), s);
       float* ci = c + i * p.ldc + jj;
       *ci = small_update(p.alpha, s, p.beta, ci);
     }
   }
 }
 
-template <class V>
-void small_m_bt(const GemmProblem& p, const float* a, int64_t lda) {
+template <class V, class L = LoadF32<V>, class P = GemmProblem>
+void small_m_bt(const P& p, const float* a, int64_t lda) {
+  using E = typename L::E;
   const int64_t m = p.m, n = p.n;
   for (int64_t j0 = 0; j0 < n; j0 += kSmallJ) {
     const int nj = static_cast<int>(n - j0 < kSmallJ ? n - j0 : kSmallJ);
-    const float* b[kSmallJ];
+    const E* b[kSmallJ];
     for (int jj = 0; jj < kSmallJ; jj++) b[jj] = p.b + (j0 + (jj < nj ? jj : 0)) * p.ldb;
     // Prefetch addresses past the end of B are harmless (a prefetch never faults).
     const char* pf = reinterpret_cast<const char*>(p.b + j0 * p.ldb) + kSmallAheadBytes;
@@ -81,12 +92,12 @@ void small_m_bt(const GemmProblem& p, const float* a, int64_t lda) {
       float* c = p.c + i0 * p.ldc + j0;
       const char* f = i0 == 0 ? pf : nullptr;
       switch (m - i0 < kSmallM ? m - i0 : kSmallM) {
-        case 1: small_bt_block<V, 1>(p, ai, lda, b, nj, c, f); break;
-        case 2: small_bt_block<V, 2>(p, ai, lda, b, nj, c, f); break;
-        case 3: small_bt_block<V, 3>(p, ai, lda, b, nj, c, f); break;
-        case 4: small_bt_block<V, 4>(p, ai, lda, b, nj, c, f); break;
-        case 5: small_bt_block<V, 5>(p, ai, lda, b, nj, c, f); break;
-        default: small_bt_block<V, kSmallM>(p, ai, lda, b, nj, c, f); break;
+        case 1: small_bt_block<V, 1, L>(p, ai, lda, b, nj, c, f); break;
+        case 2: small_bt_block<V, 2, L>(p, ai, lda, b, nj, c, f); break;
+        case 3: small_bt_block<V, 3, L>(p, ai, lda, b, nj, c, f); break;
+        case 4: small_bt_block<V, 4, L>(p, ai, lda, b, nj, c, f); break;
+        case 5: small_bt_block<V, 5, L>(p, ai, lda, b, nj, c, f); break;
+        default: small_bt_block<V, kSmallM, L>(p, ai, lda, b, nj, c, f); break;
       }
     }
   }

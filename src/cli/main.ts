@@ -3,6 +3,7 @@
  * The `rft` command. Each subcommand lives in src/cli/commands/<name>.ts and exports
  * `register(program)`; this file only lists them.
  */
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { CliError } from './errors.js';
 import { register as registerBench } from './commands/bench.js';
@@ -15,15 +16,20 @@ import { register as registerTrain } from './commands/train.js';
 import { register as registerQuickstart } from './commands/quickstart.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerAgent } from './commands/agent.js';
+import { register as registerServer } from './commands/server.js';
+import { register as registerJobs } from './commands/jobs.js';
 
 export { CliError };
+
+const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('rft')
     .description('Reinforcement fine-tuning for TypeScript: SFT + GRPO with LoRA, on the CPU, offline.')
-    .version('0.1.0')
+    .version(version)
     .showHelpAfterError('(run with --help for usage)');
   registerBench(program);
   registerReport(program);
@@ -32,9 +38,12 @@ export function buildProgram(): Command {
   registerDataset(program);
   registerEvaluator(program);
   registerTrain(program);
+  registerAgent(program);
   registerQuickstart(program);
   registerServe(program);
   registerExport(program);
+  registerServer(program);
+  registerJobs(program);
   return program;
 }
 

@@ -32,8 +32,15 @@ export interface NativeAddon {
    * clock or, with cpuTime, by each thread's own CPU time (summed).
    */
   fmaPeak(threads: number, cpuTime?: boolean): number;
+  /** The 16-bit-weight GEMM path in use: "avx512bf16", "avx512", "avx2" or "portable". */
+  w16Isa(): string;
+  /** 16-bit-weight GEMM paths this CPU can run, widest first. */
+  w16Isas(): string[];
+  /** Forces a 16-bit-weight GEMM path; throws a RangeError when this CPU cannot run it. */
+  setW16Isa(name: string): void;
   sgemm: Kernels['sgemm'];
   sgemmBatched: Kernels['sgemmBatched'];
+  sgemmW16: Kernels['sgemmW16'];
   [name: string]: unknown;
 }
 
@@ -42,7 +49,7 @@ export interface NativeAddon {
  * method to Kernels without listing it here is a compile error.
  */
 const kernelMethods: Record<Exclude<keyof Kernels, 'name'>, true> = {
-  getThreads: true, setThreads: true, sgemm: true, sgemmBatched: true,
+  getThreads: true, setThreads: true, sgemm: true, sgemmBatched: true, sgemmW16: true,
   rmsnormForward: true, rmsnormBackward: true, rope: true, swigluForward: true, swigluBackward: true,
   attentionForward: true, attentionBackward: true, softmaxForward: true, softmaxBackward: true,
   logSoftmaxForward: true, logSoftmaxBackward: true, tokenLogprobsForward: true, tokenLogprobsBackward: true,

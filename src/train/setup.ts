@@ -35,7 +35,7 @@ export interface Scorer {
 }
 
 /** An evaluator SPEC (built-in name, JSON spec or module path) as a concurrent, time-limited scorer. */
-export async function makeScorer(spec: string, opts: { timeoutMs: number; concurrency: number }): Promise<Scorer> {
+export async function makeScorer(spec: unknown, opts: { timeoutMs: number; concurrency: number }): Promise<Scorer> {
   const evaluator = await loadEvaluator(spec, { pool: { timeoutMs: opts.timeoutMs } });
   return {
     evaluator,

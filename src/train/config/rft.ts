@@ -1,5 +1,6 @@
 /** `rft train` (GRPO-family RFT) options, declared once; flags, validation and docs derive from this. */
 import { field, type Fields } from './fields.js';
+import { agentFields } from './agent.js';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
@@ -20,12 +21,13 @@ export const optimFields = {
 } satisfies Fields;
 
 export const rftFields = {
-  model: field.string('base model directory (Hugging Face layout)', { required: true }),
-  adapter: field.string('start from this PEFT adapter (e.g. the SFT stage); it becomes part of the KL reference'),
-  dataset: field.string('training rows (JSONL)', { required: true }),
-  evalDataset: field.string('held-out rows for evaluation (JSONL)'),
-  evaluator: field.string('evaluator SPEC: a built-in name, a JSON spec (inline or file) or a .js/.ts module', { required: true }),
-  out: field.string('run directory (config, metrics, checkpoints, report)', { required: true }),
+  model: field.string('base model directory (Hugging Face layout)', { required: true, path: true }),
+  adapter: field.string('start from this PEFT adapter (e.g. the SFT stage); it becomes part of the KL reference', { path: true }),
+  dataset: field.string('training rows (JSONL)', { required: true, path: true }),
+  evalDataset: field.string('held-out rows for evaluation (JSONL)', { path: true }),
+  evaluator: field.spec('evaluator SPEC: a built-in name, a JSON spec (inline, file, or an object in --config) or a .js/.ts module', { required: true }),
+  agent: field.string('agent: a .ts/.js module (defineAgent, tools or client form) or the http(s) URL of a remote eval-protocol agent server (default: one sampled reply per prompt)'),
+  out: field.string('run directory (config, metrics, checkpoints, report)', { required: true, path: true, resumeMayChange: true }),
   full: field.boolean('train all weights instead of a LoRA adapter (small models; saves a model folder)', { default: false }),
 
   rolloutsPerPrompt: field.integer('completions sampled per prompt (the GRPO group size)', { default: 8, min: 2 }),
@@ -53,12 +55,13 @@ export const rftFields = {
   passThreshold: field.number('a rollout passes when its score reaches this', { default: 1, min: 0, max: 1 }),
   checkpointEvery: field.integer('save a resumable checkpoint every N steps (0: only at the end)', { default: 0, min: 0 }),
   evaluatorTimeoutMs: field.integer('per-evaluation timeout', { default: 30000, min: 1 }),
-  evaluatorConcurrency: field.integer('evaluations run at once', { default: 4, min: 1 }),
+  evaluatorConcurrency: field.integer('evaluations run at once', { default: 4, min: 1, resumeMayChange: true }),
+  ...agentFields,
 
-  rolloutServer: field.list('sample rollouts on these servers speaking vLLM\'s protocol (rft serve, vllm serve; LoRA runs; README "Scaling out")'),
-  rolloutModel: field.string('the id the rollout servers serve the base model under (default: the --model folder name)'),
-  rolloutAdapterDir: field.string('folder the rollout servers read at the same path, for the adapter synced each step (default: OUT/fleet-adapters)'),
-  rolloutTimeoutMs: field.integer('a rollout request slower than this is retried on another server', { default: 120000, min: 1 }),
+  rolloutServer: field.list('sample rollouts on these servers speaking vLLM\'s protocol (rft serve, vllm serve; LoRA runs; README "Scaling out")', { resumeMayChange: true }),
+  rolloutModel: field.string('the id the rollout servers serve the base model under (default: the --model folder name)', { resumeMayChange: true }),
+  rolloutAdapterDir: field.string('folder the rollout servers read at the same path, for the adapter synced each step (default: OUT/fleet-adapters)', { resumeMayChange: true }),
+  rolloutServerTimeoutMs: field.integer('a request to a rollout server slower than this is retried on another server', { default: 120000, min: 1, resumeMayChange: true }),
   rolloutCorrection: field.enum(['token', 'sequence', 'none'] as const, 'truncated importance sampling of fleet rollouts against the trainer\'s log-probs', { default: 'token' }),
   rolloutCorrectionThreshold: field.number('truncation C of the importance weights min(π_train / π_rollout, C)', { default: 2, min: 1 }),
   async: field.boolean('sample step t+1 on the fleet while step t trains (needs --rollout-server)', { default: false }),

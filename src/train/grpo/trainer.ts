@@ -14,6 +14,8 @@ import { RunDir, writeDirAtomic, writeFileAtomic } from '../run-dir.js';
 import { evaluateHeldout, type HeldoutResult } from '../evaluate.js';
 import { grpoStep, stepSeed, type GrpoStepConfig, type StepMetrics } from './step.js';
 import type { ScoreFn } from './score.js';
+import type { Trajectory } from '../../contracts/trajectory.js';
+import type { EvaluationResult } from '../../contracts/evaluation.js';
 
 export interface RftLoopConfig extends GrpoStepConfig {
   promptsPerStep: number;
@@ -50,10 +52,28 @@ export interface RftLoopInputs {
   /** Called after each step (progress display). */
   onStep?: (step: number, total: number, m: StepMetrics) => void;
   onEval?: (step: number, r: HeldoutResult) => void;
+  /** Called after each step with its rollouts and their evaluations (a jobs store records them). */
+  onRollouts?: (step: number, rollouts: StepRollouts) => void;
+  /**
+   * Asked after each step (after onStep): 'pause' saves a checkpoint at this step and returns
+   * without the final adapter (resume continues exactly); 'stop' ends training here (early
+   * stop): checkpoint, final evaluation and adapter as if this were the last step.
+   */
+  control?: (step: number, m: StepMetrics) => 'continue' | 'pause' | 'stop';
+}
+
+export interface StepRollouts {
+  trajectories: Trajectory[];
+  results: EvaluationResult[];
+  rewards: Float64Array;
 }
 
 export interface RftLoopResult {
   steps: number;
+  /** Set when `control` paused the run: the step of the checkpoint it stopped at. */
+  pausedAt?: number;
+  /** Set when `control` stopped the run early: the last step taken. */
+  stoppedAt?: number;
   initialEval?: HeldoutResult;
   finalEval?: HeldoutResult;
 }
@@ -137,20 +157,27 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
   for (let step = start; step < total; step++) {
     const rows = rowsForStep(inp.train, c.promptsPerStep, c.seed, step);
     const lr = learningRateAt(step, total, c.learningRate, c.schedule, c.warmupSteps);
-    const { metrics } = await grpoStep(inp.policy, inp.tokenizer, inp.score, rows, c, { seed: c.seed, step, lr, source: inp.source });
+    const { metrics, trajectories, results, rewards } = await grpoStep(inp.policy, inp.tokenizer, inp.score, rows, c, { seed: c.seed, step, lr, source: inp.source });
     const done = step + 1;
     run.appendJsonl('metrics.jsonl', { step: done, ...metrics });
     inp.onStep?.(done, total, metrics);
-    const last = done === total;
+    inp.onRollouts?.(done, { trajectories, results, rewards });
+    const action = inp.control?.(done, metrics) ?? 'continue';
+    const last = done === total || action === 'stop';
     if (c.evalEvery > 0 && done % c.evalEvery === 0 && !last) await heldout(done);
-    if ((c.checkpointEvery > 0 && done % c.checkpointEvery === 0) || last) {
+    if ((c.checkpointEvery > 0 && done % c.checkpointEvery === 0) || last || action === 'pause') {
       await writeDirAtomic(run.checkpointDir(done), async (tmp) => {
         await inp.policy.saveTrainingState(tmp);
         writeFileAtomic(join(tmp, 'trainer_state.json'), JSON.stringify({ step: done, total_steps: total, seed: c.seed }) + '\n');
       });
     }
+    if (action === 'pause' && done < total) return { ...result, pausedAt: done };
+    if (action === 'stop') {
+      result.stoppedAt = done;
+      break;
+    }
   }
-  result.finalEval = await heldout(total);
+  result.finalEval = await heldout(result.stoppedAt ?? total);
   await writeDirAtomic(run.file(inp.saveAs ?? 'adapter'), (tmp) => inp.policy.saveAdapter(tmp));
   return result;
 }
