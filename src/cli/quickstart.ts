@@ -21,9 +21,10 @@ import { runRftLoop, type RftLoopConfig } from '../train/grpo/trainer.js';
 import { writeReport } from '../train/report.js';
 import { pairedGain, type Gain, type HeldoutResult } from '../train/evaluate.js';
 import type { StepMetrics } from '../train/grpo/step.js';
+import { planOverrideProblems } from './quickstart-plan.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { makeFleet } from '../train/fleet-run.js';
+import { fleetFor, type Fleet } from './fleet.js';
 
 export interface QuickstartPlan {
   task: 'countdown';
@@ -101,11 +102,16 @@ export const SMALL_PLAN: QuickstartPlan = {
   rft: rftConfig({ steps: 130, learningRate: 2e-4, schedule: 'cosine', warmupSteps: 10, evalSamples: 8 }),
 };
 
-/** The plan with parts replaced: top-level fields, and fields inside model / sft / lora / rft / rft.loss / knobs. */
+/**
+ * The plan with parts replaced: top-level fields, and fields inside model / sft / lora / rft / rft.loss / knobs.
+ * An override with unknown fields, values of the wrong type or out of range is refused with every problem
+ * and its path (quickstart-plan.ts), before anything runs.
+ */
 export function withOverrides(plan: QuickstartPlan, o: Record<string, unknown>): QuickstartPlan {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error('expected a JSON object');
   const out: Record<string, unknown> = { ...plan };
   for (const [k, v] of Object.entries(o)) {
-    if (!(k in plan)) throw new Error(`unknown plan field "${k}"; fields: ${Object.keys(plan).join(', ')}`);
+    if (!(k in plan)) continue; // reported below with the rest
     const cur = (plan as unknown as Record<string, unknown>)[k];
     if (cur && typeof cur === 'object' && !Array.isArray(cur) && v && typeof v === 'object' && !Array.isArray(v)) {
       const merged: Record<string, unknown> = { ...(cur as object) };
@@ -116,6 +122,9 @@ export function withOverrides(plan: QuickstartPlan, o: Record<string, unknown>):
       out[k] = merged;
     } else out[k] = v;
   }
+  const problems = planOverrideProblems(plan, o, out as unknown as QuickstartPlan);
+  if (problems.length === 1) throw new Error(problems[0]);
+  if (problems.length) throw new Error(`${problems.length} problems:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return out as unknown as QuickstartPlan;
 }
 
@@ -209,7 +218,7 @@ export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks:
 
   const scorer = await makeScorer(JSON.stringify(plan.evaluator), { timeoutMs: 30000, concurrency: 4 });
   const children: ChildProcess[] = [];
-  let fleet: ReturnType<typeof makeFleet> = null;
+  let fleet: Fleet | null = null;
   try {
     // 3. SFT, full weights
     const sftPolicy = makePolicy({ model: join(out, 'model'), full: true, ...plan.lora, seed: plan.seed });
@@ -225,13 +234,13 @@ export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks:
     const policy = makePolicy({ model: join(out, 'sft', 'model'), ...plan.lora, full: plan.rftFull, seed: plan.seed });
     let config = plan.rft;
     if (opts.fleet) {
-      const urls = await startFleet(join(out, 'sft', 'model'), opts.fleet, children);
-      hooks.log(`fleet: ${urls.length} × rft serve (1 thread each) on the SFT model: ${urls.join(', ')}${opts.async ? ', pipelined (--async)' : ''}`);
+      const servers = await startFleet(join(out, 'sft', 'model'), opts.fleet, children);
+      hooks.log(`fleet: ${servers.length} × rft serve (1 thread each) on the SFT model: ${servers.join(', ')}${opts.async ? ', pipelined (--async)' : ''}`);
       config = { ...plan.rft, rolloutCorrection: { level: 'token', threshold: 2 } };
-      fleet = makeFleet(
-        { rolloutServer: urls, rolloutModel: 'sft', model: join(out, 'sft', 'model'), out: join(out, 'rft'), full: false, async: opts.async === true, maxStaleness: 1, rolloutServerTimeoutMs: 120_000 },
-        policy, policy.chat, converted.rows, config, policy.model.config.vocabSize,
-      );
+      fleet = fleetFor({
+        servers, base: policy, tokenizer: policy.chat, train: converted.rows, loop: config, vocabSize: policy.model.config.vocabSize,
+        out: join(out, 'rft'), baseModel: 'sft', timeoutMs: 120_000, async: opts.async === true, maxStaleness: 1,
+      });
     }
     const result = await runRftLoop({
       policy: fleet?.policy ?? policy, source: fleet?.source, tokenizer: policy.chat, score: scorer.score, train: converted.rows, heldout: heldoutRows,
@@ -254,10 +263,9 @@ export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks:
       seconds: { data: (t1 - t0) / 1000, sft: (t2 - t1) / 1000, rft: (t3 - t2) / 1000 },
     };
     writeFileSync(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-    if (fleet) writeFileSync(join(out, 'rft', 'fleet.json'), JSON.stringify(fleet.report(), null, 2) + '\n');
     return summary;
   } finally {
-    await fleet?.close();
+    await fleet?.close(); // writes rft/fleet.json
     for (const c of children) c.kill('SIGTERM');
     await scorer.close();
   }

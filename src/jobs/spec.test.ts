@@ -60,7 +60,7 @@ test('trainingConfig accepts every `rft train` option by its camelCase name, exc
   const sample: Record<string, unknown> = {};
   for (const [k, f] of Object.entries(rftFields)) {
     if (owned.includes(k)) continue;
-    sample[k] = f.default ?? (f.kind === 'integer' || f.kind === 'number' ? Math.max(f.min ?? 1, 1) : f.kind === 'boolean' ? true : f.kind === 'list' ? ['x'] : 'x');
+    sample[k] = f.default ?? (f.kind === 'integer' || f.kind === 'number' ? Math.max(f.min ?? 1, 1) : f.kind === 'boolean' ? true : 'x');
   }
   const { options } = parseRftJobSpec({ ...minimal, trainingConfig: { baseModel: 'm', ...sample } });
   assert.deepEqual(options, sample);

@@ -10,6 +10,7 @@ import type { Row } from '../contracts/row.js';
 import { loadRows, makePolicy, makeScorer, type Scorer } from './setup.js';
 import type { TransformerPolicy } from '../model/policy.js';
 import type { RolloutSource } from '../rollout/source.js';
+import type { PolicyEngine } from '../contracts/policy-engine.js';
 import { runRftLoop, type RftLoopConfig, type RftLoopInputs, type RftLoopResult } from './grpo/trainer.js';
 import { runSft, type SftConfig, type SftInputs } from './sft/trainer.js';
 import { writeReport } from './report.js';
@@ -17,10 +18,6 @@ import type { HeldoutResult } from './evaluate.js';
 import { recordedOptions } from './config/fields.js';
 import { rftFields } from './config/rft.js';
 import { sftFields } from './config/sft.js';
-import { makeFleet, rolloutCorrectionOf, type FleetReport } from './fleet-run.js';
-import { writeFileAtomic } from './run-dir.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 
 type Cfg = Record<string, any>;
 
@@ -46,7 +43,22 @@ export function rftLoopConfig(c: Cfg): RftLoopConfig {
       epsilonHigh: c.clipEpsilonHigh,
       klBeta: c.klBeta,
       maxCompletionLength: c.maxNewTokens,
+      entropyCoef: c.entropyCoef,
+      lossMode: c.lossMode,
+      clipCovRatio: c.clipCovRatio,
+      clipCovLb: c.clipCovLb,
+      clipCovUb: c.clipCovUb,
+      klCovRatio: c.klCovRatio,
+      ppoKlCoef: c.ppoKlCoef,
     },
+    advantage: {
+      estimator: c.advEstimator,
+      passK: c.passK,
+      passThreshold: c.passThreshold,
+      wReinforceLambda: c.wReinforceLambda,
+      unlikelinessBeta: c.unlikelinessBeta,
+    },
+    refResetEvery: c.refResetEvery,
     epochs: c.epochs,
     steps: c.steps,
     learningRate: c.learningRate,
@@ -57,7 +69,7 @@ export function rftLoopConfig(c: Cfg): RftLoopConfig {
     evalSamples: c.evalSamples,
     passThreshold: c.passThreshold,
     checkpointEvery: c.checkpointEvery,
-    ...(rolloutCorrectionOf(c) ? { rolloutCorrection: rolloutCorrectionOf(c) } : {}),
+    ...(c.rolloutServer?.length && c.rolloutCorrection !== 'none' ? { rolloutCorrection: { level: c.rolloutCorrection, threshold: c.rolloutCorrectionThreshold } } : {}),
   };
 }
 
@@ -82,15 +94,20 @@ export function heldoutFromSft(rows: Row[]): Row[] {
 export type RftHooks = Pick<RftLoopInputs, 'onStep' | 'onEval' | 'onRollouts' | 'control'> & {
   resume?: boolean;
   beforeRun?: () => void;
-  makeSource?: (policy: TransformerPolicy) => Promise<{ source: RolloutSource; close(): Promise<void> }>;
+  makeSource?: (policy: TransformerPolicy, train: Row[]) => Promise<RunSource | undefined>;
 };
+
+/** A run's rollout source; `policy` (a fleet's) wraps the loaded one when the source must see each optimizer step. */
+export interface RunSource {
+  source: RolloutSource;
+  policy?: PolicyEngine;
+  close(): Promise<void>;
+}
 
 export interface RunOutcome {
   result: RftLoopResult | { steps: number; evalLoss?: number; heldout?: HeldoutResult };
   report: string;
   output: string;
-  /** With --rollout-server: what the fleet did (also written to fleet.json in the run directory). */
-  fleet?: FleetReport;
 }
 
 /** `rft train` with a validated config (src/train/config/rft.ts fields). */
@@ -98,17 +115,15 @@ export async function runRftFromConfig(c: Cfg, hooks: RftHooks = {}): Promise<Ru
   const trainRows = await loadRows(c.dataset, 'rft', '--dataset');
   const heldout = c.evalDataset ? await loadRows(c.evalDataset, 'rft', '--eval-dataset') : undefined;
   const scorer: Scorer = await makeScorer(c.evaluator, { timeoutMs: c.evaluatorTimeoutMs, concurrency: c.evaluatorConcurrency });
-  let agent: { source: RolloutSource; close(): Promise<void> } | undefined;
-  let fleet: ReturnType<typeof makeFleet> = null;
+  let made: RunSource | undefined;
   try {
     const policy = makePolicy(c as never);
-    fleet = makeFleet(c, policy, policy.chat, trainRows, rftLoopConfig(c), policy.model.config.vocabSize);
-    agent = fleet ?? (await hooks.makeSource?.(policy));
+    made = await hooks.makeSource?.(policy, trainRows);
     hooks.beforeRun?.();
     const result = await runRftLoop({
-      policy: fleet?.policy ?? policy,
+      policy: made?.policy ?? policy,
       tokenizer: policy.chat,
-      source: agent?.source,
+      source: made?.source,
       score: scorer.score,
       train: trainRows,
       heldout,
@@ -123,10 +138,9 @@ export async function runRftFromConfig(c: Cfg, hooks: RftHooks = {}): Promise<Ru
       control: hooks.control,
     });
     const report = result.pausedAt === undefined ? writeReport(c.out) : '';
-    return { result, report, output: resolve(c.out, c.full ? 'model' : 'adapter'), ...(fleet ? { fleet: fleet.report() } : {}) };
+    return { result, report, output: resolve(c.out, c.full ? 'model' : 'adapter') };
   } finally {
-    if (fleet && existsSync(c.out)) writeFileAtomic(join(c.out, 'fleet.json'), JSON.stringify(fleet.report(), null, 2) + '\n');
-    await agent?.close();
+    await made?.close();
     await scorer.close();
   }
 }

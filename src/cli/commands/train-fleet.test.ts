@@ -36,7 +36,7 @@ const trainArgs = (out: string, servers: string[], extra: string[] = []) => [
   '--steps', '3', '--rollouts-per-prompt', '3', '--prompts-per-step', '2', '--max-new-tokens', '8', '--lora-rank', '4', '--lr', '0.02',
   // zero-variance groups stay in (a random model scores 0 everywhere), so every step trains and measures
   '--no-drop-zero-variance-groups',
-  '--rollout-server', servers.join(','), '--rollout-model', 'tiny', '--rollout-server-timeout-ms', '20000', ...extra,
+  '--rollout-server', servers.join(','), '--rollout-model', 'tiny', '--rollout-timeout-ms', '20000', ...extra,
 ];
 
 /** Runs rft train in a child process; `onMetrics(lines)` is polled while it runs. */

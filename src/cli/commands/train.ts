@@ -1,14 +1,13 @@
 /** `rft sft` (stage 1) and `rft train` (stage 2, GRPO-family RFT). Flags derive from src/train/config. */
 import type { Command } from 'commander';
-import { basename, resolve } from 'node:path';
-import type { TransformerPolicy } from '../../model/policy.js';
 import { addConfigFlags, configFromFlags } from '../flags.js';
 import { CliError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { rftFields } from '../../train/config/rft.js';
 import { sftFields } from '../../train/config/sft.js';
 import { prepareRunOut } from '../run-out.js';
-import { agentSource } from '../agent-source.js';
+import { runSourceFor } from '../run-source.js';
+import type { Fleet } from '../fleet.js';
 import { runRftFromConfig, runSftFromConfig } from '../../train/run-config.js';
 import type { HeldoutResult } from '../../train/evaluate.js';
 
@@ -28,20 +27,6 @@ async function withUserErrors<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The agent options of a validated `rft train` config (src/train/config/agent.ts) for the policy it loaded. */
-export function agentOptions(c: Record<string, unknown>, policy: TransformerPolicy) {
-  return {
-    maxConcurrentRollouts: c.maxConcurrentRollouts as number,
-    rolloutTimeoutMs: c.rolloutTimeoutMs as number,
-    gatewayPort: c.gatewayPort as number,
-    gatewayApiKey: c.gatewayApiKey as string | undefined,
-    seed: c.seed as number,
-    contextLength: policy.model.config.maxPositionEmbeddings,
-    vocabSize: policy.model.config.vocabSize,
-    modelName: basename(resolve(c.model as string)),
-  };
-}
-
 export function register(program: Command): void {
   const train = program
     .command('train')
@@ -53,24 +38,21 @@ export function register(program: Command): void {
     const clearOut = prepareRunOut(c.out as string, { resume: opts.resume === true, overwrite: opts.overwrite === true, command: 'train' });
     await withUserErrors(async () => {
       const progress = new Progress('rft train');
-      const { result, report, output, fleet } = await runRftFromConfig(c, {
+      let fleet: Fleet | undefined;
+      const { result, report, output } = await runRftFromConfig(c, {
         resume: opts.resume === true,
         beforeRun: clearOut,
-        makeSource: c.agent ? (policy) => agentSource(c.agent as string, policy, policy.chat, agentOptions(c, policy)) : undefined,
+        makeSource: runSourceFor(c, (f) => (fleet = f)),
         onStep: (step, total, m) =>
           progress.update(step, total, {
             reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean,
             ...(c.agent ? { turns: m.turns_mean, 'tool err': m.tool_errors, invalid: m.invalid_fraction } : {}),
-            ...(m.mismatch_kl !== undefined ? { 'mismatch kl': m.mismatch_kl, 'is clip': m.is_clip_fraction! } : {}),
             'tok/s': Math.round(m.sample_tokens_per_s),
           }),
         onEval: (step, r) => progress.log(`held-out @ step ${step}: ${describeEval(r)}`),
       });
       progress.done();
-      if (fleet) {
-        const f = fleet.fleet;
-        console.log(`fleet: ${f.requests} requests, ${f.failures} failed (${f.timeouts} timed out), ${f.retries} retried, ${f.rowsFailed} rows lost; ${fleet.session.publishes} adapters published`);
-      }
+      if (fleet) console.log(fleet.summary());
       console.log(`report: ${report}`);
       console.log(`${c.full ? 'model' : 'adapter'}: ${output}`);
       if (result.initialEval && result.finalEval) console.log(`held-out pass@1 ${result.initialEval.pass1.toFixed(3)} → ${result.finalEval.pass1.toFixed(3)}`);

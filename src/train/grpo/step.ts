@@ -15,12 +15,13 @@ import type { PolicyEngine, Sequence } from '../../contracts/policy-engine.js';
 import type { RolloutFinish, Trajectory } from '../../contracts/trajectory.js';
 import type { RolloutSource } from '../../rollout/source.js';
 import { SingleTurnSource } from '../../rollout/single-turn.js';
-import { computeAdvantages, type RewardScaling } from './advantages.js';
+import type { RewardScaling } from './advantages.js';
+import { groupAdvantages, type AdvantageConfig } from './estimators.js';
 import { policyLoss, type LossConfig, type LossMetrics } from './loss.js';
 import { scoreAll, type ScoreFn } from './score.js';
+import type { EvaluationResult } from '../../contracts/evaluation.js';
 import { rolloutCorrection, type MismatchMetrics, type RolloutCorrectionConfig } from './rollout-correction.js';
 import type { RolloutRequest } from '../../rollout/source.js';
-import type { EvaluationResult } from '../../contracts/evaluation.js';
 
 export interface GrpoStepConfig {
   rolloutsPerPrompt: number;
@@ -36,6 +37,8 @@ export interface GrpoStepConfig {
   maxGradNorm: number;
   weightDecay: number;
   loss: LossConfig;
+  /** The advantage estimator and reward shaping (default: GRPO's). */
+  advantage?: AdvantageConfig;
   /**
    * Set when the rollouts' log-probs come from another engine (an inference fleet): the trainer
    * recomputes them (π_train, the "old" policy) and weights the policy-gradient term by truncated
@@ -109,6 +112,12 @@ export function stepSeed(seed: number, step: number, salt = 0): number {
     h = (h ^ (h >>> 16)) >>> 0;
   }
   return h;
+}
+
+function flatten(arrays: ArrayLike<number>[], offsets: number[]): Float64Array {
+  const out = new Float64Array(offsets[offsets.length - 1]);
+  arrays.forEach((a, k) => out.set(a, offsets[k]));
+  return out;
 }
 
 function meanStd(xs: number[]): [number, number] {
@@ -194,7 +203,9 @@ export async function grpoStep(
   const scores = await scoreAll(score, trajectories);
   const t2 = performance.now();
 
-  const adv = computeAdvantages(scores.rewards, G, { scaling: cfg.rewardScaling });
+  // Each trajectory's log-likelihood under the sampling policy (inserted tokens carry 0), for the unlikeliness reward.
+  const seqLogprobs = trajectories.map((t) => t.segments.reduce((a, s) => a + s.logprobs.reduce((x, y) => x + y, 0), 0));
+  const adv = groupAdvantages(scores.rewards, G, cfg.rewardScaling, cfg.advantage, seqLogprobs);
 
   // Which trajectories enter the loss.
   const chosen: number[] = [];
@@ -261,7 +272,7 @@ export async function grpoStep(
       for (let start = 0; start < seqs.length; start += mbSize) {
         const idx = Array.from({ length: Math.min(mbSize, seqs.length - start) }, (_, j) => start + j);
         const mb = idx.map((j) => seqs[j]);
-        const fb = await policy.forwardBackward(mb, (logprobs) => {
+        const fb = await policy.forwardBackward(mb, (logprobs, entropies) => {
           const offsets = [0];
           for (const lp of logprobs) offsets.push(offsets[offsets.length - 1] + lp.length);
           const flat = new Float64Array(offsets[offsets.length - 1]);
@@ -288,12 +299,15 @@ export async function grpoStep(
               mask,
               offsets,
               advantages: idx.map((j) => advantages[j]),
+              entropy: entropies ? flatten(entropies, offsets) : undefined,
+              seed: stepSeed(ctx.seed, ctx.step, 100 + updates),
               isWeights: flatIs,
             },
             cfg.loss,
           );
           lossMetrics.push(out.metrics);
-          return { loss: out.loss, dlogp: logprobs.map((_, k) => out.dlogp.subarray(offsets[k], offsets[k + 1])) };
+          const split = (a: Float64Array) => logprobs.map((_, k) => a.subarray(offsets[k], offsets[k + 1]));
+          return { loss: out.loss, dlogp: split(out.dlogp), ...(out.dentropy ? { dentropy: split(out.dentropy) } : {}) };
         }, { temperature });
         lossSum += fb.loss;
         updates++;

@@ -14,6 +14,8 @@ import { RunDir, writeDirAtomic, writeFileAtomic } from '../run-dir.js';
 import { evaluateHeldout, type HeldoutResult } from '../evaluate.js';
 import { grpoStep, stepSeed, type GrpoStepConfig, type StepMetrics } from './step.js';
 import type { ScoreFn } from './score.js';
+import { validateLossConfig } from './loss.js';
+import { validateAdvantageConfig } from './estimators.js';
 import type { Trajectory } from '../../contracts/trajectory.js';
 import type { EvaluationResult } from '../../contracts/evaluation.js';
 
@@ -29,6 +31,8 @@ export interface RftLoopConfig extends GrpoStepConfig {
   evalSamples: number;
   passThreshold: number;
   checkpointEvery: number;
+  /** ProRL: every N steps the current policy becomes the KL reference (0: never). */
+  refResetEvery?: number;
 }
 
 export interface RftLoopInputs {
@@ -109,6 +113,9 @@ function epochOrder(n: number, seed: number, epoch: number): number[] {
 export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
   const c = inp.config;
   if (inp.train.length === 0) throw new Error('the training dataset has no rows');
+  // Cross-field problems (e.g. the unlikeliness reward with another estimator) before any work is done.
+  validateLossConfig(c.loss);
+  if (c.advantage) validateAdvantageConfig(c.advantage);
   const run = new RunDir(inp.runDir);
   const total = totalSteps(c, inp.train.length);
   let start = 0;
@@ -164,6 +171,7 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
     inp.onRollouts?.(done, { trajectories, results, rewards });
     const action = inp.control?.(done, metrics) ?? 'continue';
     const last = done === total || action === 'stop';
+    if (c.refResetEvery && done % c.refResetEvery === 0 && !last) await resetReference(inp.policy);
     if (c.evalEvery > 0 && done % c.evalEvery === 0 && !last) await heldout(done);
     if ((c.checkpointEvery > 0 && done % c.checkpointEvery === 0) || last || action === 'pause') {
       await writeDirAtomic(run.checkpointDir(done), async (tmp) => {
@@ -180,6 +188,11 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
   result.finalEval = await heldout(result.stoppedAt ?? total);
   await writeDirAtomic(run.file(inp.saveAs ?? 'adapter'), (tmp) => inp.policy.saveAdapter(tmp));
   return result;
+}
+
+async function resetReference(policy: PolicyEngine): Promise<void> {
+  if (!policy.resetReference) throw new Error('refResetEvery: this policy engine cannot reset its reference (no resetReference())');
+  await policy.resetReference();
 }
 
 /** A resumed run must use the configuration it was started with, or its steps would not match. */
