@@ -9,3 +9,8 @@ export type * from './contracts/policy-engine.js';
 export type { Kernels } from './engine/kernels.js';
 export { kernels } from './engine/backend.js';
 export * from './evaluators/index.js';
+export type * from './contracts/trajectory.js';
+export { defineAgent, AbortRollout, isToolAgent, isClientAgent, type Agent, type ToolAgent, type ClientAgent, type AgentTool, type ToolContext, type ClientAgentContext } from './rollout/agent.js';
+export type { ClientAgentRun } from './rollout/client-agent.js';
+export { createAgentSource, agentSource, type AgentSourceOptions, type GatewayAgentSource, type AgentSource } from './cli/agent-source.js';
+export { RolloutGateway, type GatewayOptions } from './server/gateway.js';

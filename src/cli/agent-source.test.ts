@@ -10,7 +10,7 @@ import type { SamplingParams } from '../contracts/policy-engine.js';
 import type { Row } from '../contracts/row.js';
 import type { Trajectory } from '../contracts/trajectory.js';
 import type { RemoteCounters } from '../rollout/remote.js';
-import { makePolicyFixture, type GatewayFixture } from '../server/gateway-fixture.js';
+import { makePolicyFixture, makeToolCallingFixture, SCRIPTED_CALL, type GatewayFixture } from '../server/gateway-fixture.js';
 import { createAgentSource, type AgentSourceOptions, type GatewayAgentSource } from './agent-source.js';
 
 let fx: GatewayFixture;
@@ -115,7 +115,7 @@ test('aborting the request stops every rollout, closes them on the gateway and r
       await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] });
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
     },
-    base(),
+    { ...base(), maxConcurrentRollouts: 3 },
   ))!;
   try {
     const ctl = new AbortController();
@@ -124,7 +124,8 @@ test('aborting the request stops every rollout, closes them on the gateway and r
     await assert.rejects(run, /stop/);
     const health: any = await (await fetch(`${source.gatewayUrl}/health`)).json();
     assert.equal(health.open_rollouts, 0);
-    assert.equal(source.counters.aborted, 4);
+    assert.equal(source.counters.rollouts, 3, 'the fourth rollout never started');
+    assert.equal(source.counters.aborted, 3);
   } finally {
     await source.close();
   }
@@ -148,6 +149,34 @@ test('client form: an agent module (.mjs default export) loads; a tools-form mod
   await assert.rejects(createAgentSource('ftp://x', base()), /no such file/);
 });
 
+test('the example client agent (examples/client-agent) runs its tool loop through the gateway: tool calls parsed, results fed back, every turn recorded', async () => {
+  const tfx = makeToolCallingFixture();
+  const examplePath = fileURLToPath(new URL('../../examples/client-agent/agent.js', import.meta.url));
+  const source = (await createAgentSource(examplePath, { policy: tfx.policy, tokenizer: tfx.tokenizer, contextLength: tfx.contextLength }))!;
+  try {
+    const tools = [{ type: 'function' as const, function: { name: 'add', parameters: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } } } }];
+    const [t] = await source.rollout({ rows: [{ messages: [{ role: 'user', content: 'add 2 and 3' }], tools }], n: 1, sampling: { maxNewTokens: 8, temperature: 1 }, seed: 1 });
+    assert.equal(t!.error, undefined);
+    assert.equal(t!.stats.turns, 4, 'the scripted model calls the tool every turn, so the loop runs its 4 turns');
+    assert.equal(t!.stats.toolCalls, 4);
+    const toolMsgs = t!.messages.filter((m) => m.role === 'tool');
+    assert.equal(toolMsgs.length, 3);
+    assert.ok(toolMsgs.every((m) => m.content === '5'));
+    const call = t!.messages.at(-1)!.tool_calls![0]!;
+    assert.deepEqual({ name: call.function.name, args: JSON.parse(call.function.arguments) }, { name: 'add', args: JSON.parse(SCRIPTED_CALL).arguments });
+    // ChatML renders an assistant message's content only, so the next prompt does not contain the
+    // sampled tool-call tokens: each turn is its own segment (never re-tokenised into one).
+    assert.equal(t!.segments.length, 4);
+    for (const s of t!.segments) {
+      assert.equal(s.completionTokens.length, 4);
+      assert.deepEqual(s.completionMask, [1, 1, 1, 1]);
+    }
+  } finally {
+    await source.close();
+    tfx.cleanup();
+  }
+});
+
 // --- remote agents -------------------------------------------------------------------------
 
 const exampleAgent = fileURLToPath(new URL('../../examples/remote-agent/agent.js', import.meta.url));
@@ -166,13 +195,13 @@ async function startExampleAgent(extra: string[] = []): Promise<{ child: ChildPr
   return { child, url };
 }
 
-for (const [name, flags, via] of [
-  ['a status log', [], 'finishedByLog'],
-  ['its GET /status (no status log)', ['--no-status-log'], 'finishedByPoll'],
+for (const [name, flags, via, statusPollMs] of [
+  ['a status log', [], 'finishedByLog', 60_000], // (the agent's /status would say so too, later)
+  ['its GET /status (no status log)', ['--no-status-log'], 'finishedByPoll', 50],
 ] as const) {
   test(`remote: the example agent (a separate process, node:http + openai) trains through the gateway; completion by ${name}`, async () => {
     const { child, url } = await startExampleAgent([...flags]);
-    const source = (await createAgentSource(url, { ...base(), gatewayApiKey: 'gw-key', maxConcurrentRollouts: 3, remote: { statusPollMs: 50 } }))!;
+    const source = (await createAgentSource(url, { ...base(), gatewayApiKey: 'gw-key', maxConcurrentRollouts: 3, remote: { statusPollMs } }))!;
     try {
       assert.equal(source.kind, 'remote');
       const ts = await source.rollout({ rows, n: 2, sampling, seed: 1, tags: { runId: 'run-r', step: 0 } });
@@ -195,6 +224,47 @@ for (const [name, flags, via] of [
     }
   });
 }
+
+test('remote: the InitRequest has eval-protocol\'s fields; messages keep only role, content, tool_calls, tool_call_id, name', async () => {
+  const bodies: any[] = [];
+  const server = createServer(async (req, res) => {
+    let s = '';
+    for await (const c of req) s += c;
+    if (req.url === '/init') {
+      const init = JSON.parse(s);
+      bodies.push(init);
+      res.writeHead(200).end();
+      await fetch(`${init.model_base_url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${init.api_key}` }, body: JSON.stringify({ model: init.completion_params.model, messages: init.messages }) });
+      await fetch(`${init.model_base_url.split('/rollout_id/')[0]}/v1/logs`, { method: 'POST', headers: { authorization: `Bearer ${init.api_key}` }, body: JSON.stringify({ status: { code: 100 }, tags: [`rollout_id:${init.metadata.rollout_id}`] }) });
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const source = (await createAgentSource(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { ...base(), gatewayApiKey: 'k1' }))!;
+  try {
+    const tools = [{ type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object' } } }];
+    const row: Row = {
+      messages: [{ role: 'system', content: 'sys', weight: 0 } as never, { role: 'user', content: 'q', name: 'ann' }, { role: 'assistant', content: 'the answer' }],
+      tools, ground_truth: 'x', id: 'row-17',
+    };
+    const [t] = await source.rollout({ rows: [row], n: 1, sampling: { maxNewTokens: 5, temperature: 0.5, topP: 0.9, topK: 20, stopStrings: ['###'] }, seed: 1, tags: { runId: 'run-9', step: 2 } });
+    assert.equal(t!.error, undefined);
+    const b = bodies[0];
+    assert.deepEqual(Object.keys(b).sort(), ['api_key', 'completion_params', 'messages', 'metadata', 'model', 'model_base_url', 'tools']);
+    assert.deepEqual(b.completion_params, { model: 'tiny', temperature: 0.5, top_p: 0.9, max_tokens: 5, top_k: 20, stop: ['###'] });
+    assert.deepEqual(b.messages, [{ role: 'system', content: 'sys' }, { role: 'user', content: 'q', name: 'ann' }]);
+    assert.deepEqual(b.tools, tools);
+    assert.equal(b.api_key, 'k1');
+    assert.equal(b.metadata.run_id, 'run-9');
+    assert.equal(b.metadata.experiment_id, 'run-9');
+    assert.equal(b.metadata.row_id, 'row-17');
+    assert.match(b.metadata.rollout_id, /^[0-9a-f]{12}-2-0-0$/);
+    const m = b.metadata;
+    assert.equal(b.model_base_url, `${source.gatewayUrl}/rollout_id/${m.rollout_id}/invocation_id/${m.invocation_id}/experiment_id/run-9/run_id/run-9/row_id/row-17`);
+  } finally {
+    await source.close();
+    server.close();
+  }
+});
 
 /**
  * A misbehaving remote agent: what it does depends on the row's first message.
@@ -231,6 +301,13 @@ function scriptedAgent(): Promise<{ server: Server; url: string; outcomes: Recor
     if (what === 'reject') return send(res, 400, '{"error":"bad InitRequest"}');
     if (what === 'hang-init') return; // never answers
     send(res, 200, 'garbage body, ignored');
+    try {
+      await act(what, init);
+    } catch (e) {
+      outcomes.crashed = (outcomes.crashed ?? 0) + 1; // the test's gateway went away first
+    }
+  });
+  const act = async (what: string, init: any) => {
     if (what === 'ok' || what === 'retry2') {
       await chat(init);
       await finish(init);
@@ -240,18 +317,18 @@ function scriptedAgent(): Promise<{ server: Server; url: string; outcomes: Recor
       outcomes.second = await finish(init);
     } else if (what === 'error') await finish(init, 103);
     else if (what === 'late') {
-      await new Promise((r) => setTimeout(r, 1200));
+      await new Promise((r) => setTimeout(r, 2300));
       outcomes.lateChat = await chat(init);
       outcomes.lateLog = await finish(init);
     }
-  });
+  };
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, outcomes })));
 }
 
 test('remote bad input: down, 5xx then up, 4xx, slow, garbage, never finishing, finishing twice, late, an agent error — each a clear counted outcome', async () => {
   const agent = await scriptedAgent();
-  const remote = { initBackoffMs: 10, statusPollMs: 50, requestTimeoutMs: 200 };
-  const source = (await createAgentSource(agent.url, { ...base(), rolloutTimeoutMs: 1000, maxConcurrentRollouts: 16, remote }))!;
+  const remote = { initBackoffMs: 10, statusPollMs: 50, requestTimeoutMs: 400 };
+  const source = (await createAgentSource(agent.url, { ...base(), rolloutTimeoutMs: 2000, maxConcurrentRollouts: 16, remote }))!;
   let down: GatewayAgentSource | null = null;
   try {
     const cases = ['ok', 'retry2', 'reject', 'hang-init', 'garbage', 'never', 'twice', 'error', 'late'];
@@ -262,7 +339,7 @@ test('remote bad input: down, 5xx then up, 4xx, slow, garbage, never finishing, 
     await checkTokens(by.ok!);
     assert.equal(by.retry2!.error, undefined);
     assert.match(by.reject!.error!, /POST \/init answered 400: \{"error":"bad InitRequest"\}/);
-    assert.match(by['hang-init']!.error!, /did not answer in 200 ms \(3 tries\)/);
+    assert.match(by['hang-init']!.error!, /POST \/init did not answer in 400 ms$/);
     assert.equal(by.garbage!.finishReason, 'timeout');
     assert.equal(by.never!.finishReason, 'timeout');
     assert.equal(by.twice!.error, undefined);
@@ -275,12 +352,12 @@ test('remote bad input: down, 5xx then up, 4xx, slow, garbage, never finishing, 
     assert.equal(c.errors, 3); // reject, hang-init, error
     assert.equal(c.initRejected, 1);
     assert.equal(c.initFailed, 1);
-    assert.equal(c.initRetries, 2 + 2); // retry2 twice, hang-init twice
+    assert.equal(c.initRetries, 2, 'retry2 twice; a slow /init is not sent again');
     assert.equal(c.agentReportedError, 1);
     assert.ok(c.statusGarbage >= 1);
     assert.ok(c.statusUnsupported >= 1);
     // The late agent's calls come after its rollout was closed: both refused (404), counted by the gateway.
-    await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 100 && agent.outcomes.lateLog === undefined; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(agent.outcomes.lateChat, 404);
     assert.equal(agent.outcomes.lateLog, 404);
     assert.equal(agent.outcomes.first, 200);

@@ -7,6 +7,10 @@
  * Anything else (a tools-form module, e.g. `defineAgent({ tools })`) gives null: the caller falls
  * back to the in-process tool loop. The gateway starts on 127.0.0.1 (a free port unless
  * `gatewayPort`), and `close()` stops it.
+ *
+ * `agentSource` is the one place that maps `--agent` to a source for `rft train` and
+ * `rft agent try`: tools-form modules run in process (ToolAgentSource), client-form modules and
+ * remote agents go through `createAgentSource`.
  */
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
@@ -19,6 +23,10 @@ import { RemoteAgentSource, type RemoteAgentOptions, type RemoteCounters } from 
 import type { RolloutRequest, RolloutSource } from '../rollout/source.js';
 import type { Trajectory } from '../contracts/trajectory.js';
 import { RolloutGateway, type GatewayCounters } from '../server/gateway.js';
+import { isClientAgent, isToolAgent, type Agent } from '../rollout/agent.js';
+import { loadAgentModule } from '../rollout/load-agent.js';
+import { ToolAgentSource } from '../rollout/tool-loop.js';
+import { CliError } from './errors.js';
 
 export interface AgentSourceOptions {
   policy: PolicyEngine;
@@ -128,4 +136,38 @@ export async function createAgentSource(spec: string | ClientAgent | ClientAgent
     rollout: (req) => source.rollout(req),
     close: () => gateway.close(),
   };
+}
+
+export interface AgentSource {
+  source: RolloutSource;
+  /** The in-process agent definition (null for a remote agent). */
+  agent: Agent | null;
+  /** The rollout gateway's URL (client-form and remote agents). */
+  gatewayUrl?: string;
+  close(): Promise<void>;
+}
+
+/** `--agent SPEC` (a module path or an http(s) URL) → the source a run draws its trajectories from. */
+export async function agentSource(
+  spec: string,
+  policy: PolicyEngine,
+  tokenizer: ChatTokenizer,
+  opts: Omit<AgentSourceOptions, 'policy' | 'tokenizer'> = {},
+): Promise<AgentSource> {
+  if (/^https?:\/\//i.test(spec)) {
+    const remote = (await createAgentSource(spec, { ...opts, policy, tokenizer }))!;
+    return { source: remote, agent: null, gatewayUrl: remote.gatewayUrl, close: () => remote.close() };
+  }
+  let agent: Agent;
+  try {
+    agent = await loadAgentModule(spec);
+  } catch (e) {
+    throw new CliError(`--agent ${spec}: ${(e as Error).message}`);
+  }
+  if (isToolAgent(agent)) return { source: new ToolAgentSource(policy, tokenizer, agent), agent, close: async () => {} };
+  if (isClientAgent(agent)) {
+    const client = (await createAgentSource(agent, { ...opts, rolloutTimeoutMs: agent.rolloutTimeoutMs ?? opts.rolloutTimeoutMs, policy, tokenizer }))!;
+    return { source: client, agent, gatewayUrl: client.gatewayUrl, close: () => client.close() };
+  }
+  throw new CliError(`--agent ${spec}: not an agent (expected defineAgent({ tools: [...] }) or defineAgent({ run }))`);
 }

@@ -156,3 +156,19 @@ test('a job whose inputs break at start fails with the reason (the store is not 
   assert.match(done.statusMessage, /nonsense_proj/);
   assert.equal(store.metrics(j.name).length, 0);
 });
+
+test('evalAutoCarveout holds out a fixed tenth of the dataset; held-out evaluations are stored at the start and the end', async () => {
+  const { store, runner } = await setup(0);
+  const big = await uploadDataset(store, 'acme', 'd20', rftRows(20));
+  const j = await createJob(store, 'acme', 'rft', { ...spec(2, { evalEvery: 0, evalSamples: 2 }), dataset: big, evalAutoCarveout: true }, 'carve');
+  runner.schedule();
+  const done = await waitFor('completion', finished(store, j.name));
+  assert.equal(done.state, 'JOB_STATE_COMPLETED', done.statusMessage);
+  const lines = (f: string) => readFileSync(join(done.runDir, 'inputs', f), 'utf8').trim().split('\n');
+  assert.equal(lines('train.jsonl').length, 18);
+  assert.equal(lines('eval.jsonl').length, 2);
+  assert.deepEqual(new Set([...lines('train.jsonl'), ...lines('eval.jsonl')]).size, 20, 'a partition of the rows');
+  const evals = store.evals(j.name);
+  assert.deepEqual(evals.map((e) => e.step), [0, 2]);
+  assert.equal(evals[0]!.evaluation.n, 2);
+});

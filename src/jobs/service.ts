@@ -7,6 +7,9 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadEvaluator, SpecError, BUILTINS } from '../evaluators/index.js';
+import { previewEvaluations, type PreviewResult, type PreviewSummary } from '../evaluators/preview.js';
+import { readJsonl, checkRow } from '../data/index.js';
+import type { Row } from '../contracts/row.js';
 import { JobsError } from './errors.js';
 import { JobSpecError, parseRftJobSpec, parseSftJobSpec, type SpecIssue } from './spec.js';
 import { newId, type EvaluatorRecord, type JobKind, type JobRecord, type JobStore } from './store.js';
@@ -164,4 +167,50 @@ export async function createJob(store: JobStore, account: string, kind: JobKind,
   const id = jobId ?? newId();
   if (jobId !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(jobId)) throw new JobsError('invalid_argument', `job id "${jobId}" must be 1-63 lower-case letters, digits or hyphens`, 'id');
   return store.createJob({ account, id, kind, spec, options: parsed.options, resolved });
+}
+
+/**
+ * `:preview`: scores given responses with an evaluator (what `rft evaluator preview` does), on
+ * the first rows of a dataset resource or on rows in the body: line i of `responses` (one or
+ * several strings) answers row i.
+ */
+export async function previewEvaluator(store: JobStore, account: string, evaluatorName: string, body: Record<string, unknown>): Promise<{ results: PreviewResult[]; summary: PreviewSummary }> {
+  const ev = store.getEvaluator(evaluatorName);
+  const issues: SpecIssue[] = [];
+  const responses = body.responses;
+  if (!Array.isArray(responses) || responses.length === 0) issues.push({ path: 'responses', message: 'required: a non-empty array; item i (a string or an array of strings) answers row i' });
+  else if (responses.length > 1000) issues.push({ path: 'responses', message: `at most 1000 rows at once, got ${responses.length}` });
+  else responses.forEach((r, i) => {
+    if (typeof r !== 'string' && !(Array.isArray(r) && r.length > 0 && r.every((x) => typeof x === 'string'))) issues.push({ path: `responses[${i}]`, message: 'expected a string or a non-empty array of strings' });
+  });
+  if ((body.dataset === undefined) === (body.rows === undefined)) issues.push({ path: 'dataset', message: 'give exactly one of "dataset" (a dataset resource) or "rows" (an array of rows)' });
+  let rows: Row[] = [];
+  if (typeof body.dataset === 'string') {
+    const name = resourceName(account, 'datasets', body.dataset);
+    if (accountOf(name) !== account) issues.push({ path: 'dataset', message: `dataset "${name}" belongs to another account` });
+    else {
+      try {
+        rows = (await readJsonl<Row>(store.datasetPath(store.getDataset(name)))).slice(0, Array.isArray(responses) ? responses.length : 0);
+      } catch (e) {
+        issues.push({ path: 'dataset', message: (e as Error).message });
+      }
+    }
+  } else if (body.rows !== undefined) {
+    if (!Array.isArray(body.rows)) issues.push({ path: 'rows', message: 'expected an array of rows' });
+    else {
+      body.rows.forEach((r, i) => {
+        for (const p of checkRow(r, 'sft')) issues.push({ path: `rows[${i}]${p.path && !p.path.startsWith('(') ? `.${p.path}` : ''}`, message: p.message });
+      });
+      rows = body.rows as Row[];
+    }
+  }
+  if (!issues.length && Array.isArray(responses) && rows.length !== responses.length)
+    issues.push({ path: 'responses', message: `${responses.length} responses for ${rows.length} rows; item i answers row i` });
+  if (issues.length) throw new JobSpecError(issues, 'preview request');
+  const evaluator = await loadEvaluator(ev.spec, { pool: { timeoutMs: 30_000 } });
+  try {
+    return await previewEvaluations(evaluator, rows, (responses as (string | string[])[]).map((r) => (typeof r === 'string' ? [r] : r)), { concurrency: 4, timeoutMs: 30_000 });
+  } finally {
+    await evaluator.close?.();
+  }
 }

@@ -259,11 +259,11 @@ export class JobStore {
     try {
       await pipeline(body, meter, createWriteStream(tmp));
     } catch (e) {
-      rmSync(tmp, { force: true });
+      removeQuietly(tmp);
       body.resume();
       if (e instanceof JobsError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EACCES' || code === 'EROFS' || code === 'EDQUOT')
+      if (code === 'ENOSPC' || code === 'EACCES' || code === 'EROFS' || code === 'EDQUOT' || code === 'ENOTDIR' || code === 'ENOENT' || code === 'EISDIR')
         throw new JobsError('storage_error', `cannot store the upload in ${this.dataDir}: ${(e as Error).message}`);
       throw new JobsError('invalid_argument', `the upload was interrupted: ${(e as Error).message}`, 'body');
     }
@@ -609,6 +609,15 @@ function jobOf(r: Record<string, any>): JobRecord {
     statusMessage: r.status_message, runDir: r.run_dir, step: r.step, totalSteps: r.total_steps, requested: r.requested, pid: r.pid, attempts: r.attempts,
     createTime: r.create_time, updateTime: r.update_time,
   };
+}
+
+/** Removes a temporary file; a data directory broken enough to refuse even that is reported by the caller's error. */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // nothing more to do
+  }
 }
 
 /** Size in bytes of a file, or 0. */

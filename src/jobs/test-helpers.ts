@@ -67,3 +67,81 @@ export function comparable(rows: { step: number; metrics: Record<string, unknown
     return { step, ...rest };
   });
 }
+
+/** `rft server` in its own process on a free loopback port; resolves once it listens. */
+export interface ServerProcess {
+  url: string;
+  child: import('node:child_process').ChildProcess;
+  stderr(): string;
+  /** SIGTERM and wait for the exit */
+  stop(): Promise<void>;
+}
+
+export const CLI = new URL('../cli/main.js', import.meta.url).pathname;
+
+export async function startServerProcess(dataDir: string, extra: string[] = []): Promise<ServerProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [CLI, 'server', '--port', '0', '--data', dataDir, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`rft server exited with ${code}: ${err}`)));
+  });
+  return {
+    url,
+    child,
+    stderr: () => err,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** A JSON request; returns status and parsed body. */
+export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(url + path, {
+    method,
+    headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (tar, SSE)
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** Reads an SSE response until `until` returns true for an event (or the stream ends). */
+export async function readEvents(url: string, path: string, until: (event: string, data: any) => boolean, headers: Record<string, string> = {}): Promise<{ event: string; data: any }[]> {
+  const res = await fetch(url + path, { headers });
+  if (!res.ok) throw new Error(`${res.status}: ${await res.text()}`);
+  const events: { event: string; data: any }[] = [];
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const ev = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (!ev || data === undefined) continue;
+      events.push({ event: ev, data: JSON.parse(data) });
+      if (until(ev, events.at(-1)!.data)) {
+        await res.body?.cancel().catch(() => undefined);
+        return events;
+      }
+    }
+  }
+  return events;
+}

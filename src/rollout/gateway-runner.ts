@@ -140,12 +140,12 @@ export async function runGatewayRollouts(
 
   let nextJob = 0;
   const worker = async () => {
-    while (nextJob < jobs.length) {
+    while (nextJob < jobs.length && !req.signal?.aborted) {
       const slot = nextJob++;
       await one(jobs[slot]!, slot);
     }
   };
   await Promise.all(Array.from({ length: Math.min(maxConcurrent, jobs.length) }, worker));
-  req.signal?.throwIfAborted();
+  req.signal?.throwIfAborted(); // rollouts not started were never opened; the started ones are closed
   return out;
 }

@@ -6,7 +6,8 @@
  *     {invocation_id, experiment_id, rollout_id, run_id, row_id}, api_key }
  * where model_base_url points at the rollout gateway. A 2xx starts the rollout (the body is
  * ignored); 5xx answers and connection errors are retried with exponential backoff (3 tries in
- * all); a 4xx fails the rollout. The rollout is complete at the first of:
+ * all); a 4xx, or no answer within the request timeout (the agent may have started the rollout,
+ * so it is not sent twice), fails the rollout. The rollout is complete at the first of:
  *   (a) a status log the agent posts to the gateway (`POST /logs`, code 100 FINISHED or an error);
  *   (b) the agent's legacy `GET {agent}/status?rollout_id=…` → `{terminated, info, status}`,
  *       polled every second (a 404 means the agent does not implement it: polling stops);
@@ -34,11 +35,11 @@ export interface RemoteAgentOptions extends RunnerOptions {
 }
 
 export interface RemoteCounters extends RolloutCounters {
-  /** /init attempts that were retried (5xx, connection error, no answer in time). */
+  /** /init attempts that were retried (5xx, connection error). */
   initRetries: number;
   /** Rollouts whose /init was refused with a 4xx. */
   initRejected: number;
-  /** Rollouts whose /init failed every try. */
+  /** Rollouts whose /init failed every try, or got no answer in time. */
   initFailed: number;
   /** Rollouts completed by a status log posted to the gateway. */
   finishedByLog: number;
@@ -95,6 +96,8 @@ export class RemoteAgentSource implements RolloutSource {
     if (s.stopStrings?.length) completion_params.stop = s.stopStrings;
     return {
       completion_params,
+      // Earlier eval-protocol versions read the model name at the top level.
+      model: this.gateway.modelName,
       messages: promptMessages(row.messages, 'sft').map(initMessage),
       tools: row.tools ?? null,
       model_base_url: job.baseUrl,
@@ -151,7 +154,12 @@ export class RemoteAgentSource implements RolloutSource {
       } catch (e) {
         if (signal.aborted) return { ok: false, finishReason: 'error', error: 'aborted before the agent took the rollout' };
         const err = e as Error & { cause?: { code?: string } };
-        last = err.name === 'TimeoutError' ? `did not answer in ${this.opts.requestTimeoutMs ?? 10_000} ms` : `failed: ${err.cause?.code ?? err.message}`;
+        if (err.name === 'TimeoutError') {
+          // Not retried: the agent may have taken the rollout and be slow to say so; a second /init could start it twice.
+          this.counters.initFailed++;
+          return { ok: false, finishReason: 'error', error: `the agent's POST /init did not answer in ${this.opts.requestTimeoutMs ?? 10_000} ms` };
+        }
+        last = `failed: ${err.cause?.code ?? err.message}`;
       }
     }
     this.counters.initFailed++;

@@ -5,7 +5,7 @@ import type { SamplingParams } from '../contracts/policy-engine.js';
 import { trajectoryFromTurns } from '../rollout/recorded-trajectory.js';
 import type { RolloutMetadata } from '../rollout/gateway-port.js';
 import type { RolloutGateway } from './gateway.js';
-import { makePolicyFixture, startGateway, teacherForced, type GatewayFixture } from './gateway-fixture.js';
+import { makePolicyFixture, makeToolCallingFixture, SCRIPTED_CALL, startGateway, teacherForced, type GatewayFixture } from './gateway-fixture.js';
 
 let fx: GatewayFixture;
 let gw: RolloutGateway;
@@ -14,7 +14,7 @@ let next = 0;
 
 before(async () => {
   fx = makePolicyFixture();
-  gw = await startGateway(fx, { batchWindowMs: 50 }); // generous, so concurrent test requests surely share a batch
+  gw = await startGateway(fx);
   keyed = await startGateway(fx, { apiKey: 'sekrit' });
 });
 after(async () => {
@@ -32,8 +32,8 @@ test('open() gives eval-protocol model_base_url; the openai client samples throu
   const m = meta();
   const base = gw.open({ metadata: m, sampling: run });
   assert.equal(base, `${gw.url}/rollout_id/${m.rollout_id}/invocation_id/inv/experiment_id/exp/run_id/run/row_id/3`);
-  // The request asks for temperature 0: the run's 0.7 wins (the log-probs below are at 0.7).
-  const r = await clientFor(base).chat.completions.create({ model: 'whatever', messages, temperature: 0, logprobs: true });
+  // The request asks for temperature 0 (and vendor extras): the run's 0.7 wins (the log-probs below are at 0.7).
+  const r = await clientFor(base).chat.completions.create({ model: 'whatever', messages, temperature: 0, logprobs: true, seed: 5, top_p: 0.5, ...({ repetition_penalty: 1.2, min_p: 0.1 } as object) });
   const { turns } = gw.finish(m.rollout_id);
   assert.equal(turns.length, 1);
   const t = turns[0]!;
@@ -128,11 +128,16 @@ test('a multi-turn conversation through the gateway is one segment: sampled + in
 });
 
 test('concurrent rollouts are sampled together in one batch', async () => {
-  const ids = [meta(), meta(), meta(), meta()];
-  const before = gw.batching.largestBatch;
-  await Promise.all(ids.map((m) => clientFor(gw.open({ metadata: m, sampling: run })).chat.completions.create({ model: 'tiny', messages })));
-  for (const m of ids) assert.equal(gw.finish(m.rollout_id).turns.length, 1);
-  assert.ok(gw.batching.largestBatch >= Math.max(before, 2), `largest batch ${gw.batching.largestBatch}`);
+  const g = await startGateway(fx, { batchWindowMs: 250 }); // generous, so concurrent test requests surely share a batch
+  try {
+    const ids = [meta(), meta(), meta(), meta()];
+    await Promise.all(ids.map((m) => clientFor(g.open({ metadata: m, sampling: run })).chat.completions.create({ model: 'tiny', messages })));
+    for (const m of ids) assert.equal(g.finish(m.rollout_id).turns.length, 1);
+    assert.equal(g.batching.largestBatch, 4);
+    assert.equal(g.batching.calls, 1);
+  } finally {
+    await g.close();
+  }
 });
 
 test('unknown and finished rollouts get 404 in OpenAI error shape, counted', async () => {
@@ -186,6 +191,9 @@ test('bad requests are 400s naming the parameter; nothing is recorded', async ()
     assert.equal(r.status, 400, JSON.stringify(body));
     assert.equal(((await r.json()) as any).error.param, param);
   }
+  const several = await fetch(`${base}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', prompt: ['a', 'b'] }) });
+  assert.equal(several.status, 400);
+  assert.equal(((await several.json()) as any).error.param, 'prompt');
   assert.equal(gw.finish(m.rollout_id).turns.length, 0);
 });
 
@@ -215,4 +223,88 @@ test('status logs: /logs and /v1/logs record the status, /v1/status reports it; 
   assert.equal(gw.counters.badLogs, c0.badLogs + 3);
   assert.equal(gw.counters.lateStatus, c0.lateStatus + 1);
   assert.equal((await fetch(`${gw.url}/v1/status?rollout_id=never`)).status, 404);
+});
+
+test('reference rollouts sample from the reference policy (adapter off): their log-probs are the reference teacher-forced ones', async () => {
+  const m = meta();
+  await clientFor(gw.open({ metadata: m, sampling: run, reference: true })).chat.completions.create({ model: 'tiny', messages });
+  const { turns } = gw.finish(m.rollout_id);
+  const t = turns[0]!;
+  const [ref] = await fx.policy.logprobs([{ prompt: t.promptTokens, completion: t.sampledTokens }], { reference: true, temperature: 0.7 });
+  const [cur] = await fx.policy.logprobs([{ prompt: t.promptTokens, completion: t.sampledTokens }], { temperature: 0.7 });
+  ref!.forEach((lp, i) => assert.ok(Math.abs(lp - t.logprobs[i]!) < 1e-4));
+  assert.ok(cur!.some((lp, i) => Math.abs(lp - t.logprobs[i]!) > 1e-3), 'the perturbed adapter changes the log-probs, so the check above tells the two apart');
+});
+
+test('requests with different sampling parameters are batched separately, identical ones together', async () => {
+  const calls: number[] = [];
+  const policy = {
+    ...fx.policy,
+    sample: async (req: Parameters<typeof fx.policy.sample>[0]) => {
+      calls.push(req.prompts.length);
+      return fx.policy.sample(req);
+    },
+  } as typeof fx.policy;
+  const g = await startGateway({ ...fx, policy }, { batchWindowMs: 250 });
+  try {
+    const a = [meta(), meta(), meta()];
+    await Promise.all(
+      a.map((m, i) => clientFor(g.open({ metadata: m, sampling: run })).chat.completions.create({ model: 'tiny', messages, max_tokens: i === 2 ? 3 : undefined })),
+    );
+    for (const m of a) g.finish(m.rollout_id);
+    assert.deepEqual([...calls].sort(), [1, 2]);
+  } finally {
+    await g.close();
+  }
+});
+
+test('recorded messages are what the evaluator reads: text parts joined, tool-call arguments as JSON strings', async () => {
+  const m = meta();
+  const base = gw.open({ metadata: m, sampling: run });
+  const call = { id: 'c1', type: 'function', function: { name: 'f', arguments: '{"x": 1}' } };
+  const sent = [
+    { role: 'user', content: [{ type: 'text', text: 'hel' }, { type: 'text', text: 'lo' }] },
+    { role: 'assistant', content: null, tool_calls: [call] },
+    { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+  ];
+  const r = await fetch(`${base}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', messages: sent }) });
+  assert.equal(r.status, 200);
+  const [t] = gw.finish(m.rollout_id).turns;
+  assert.deepEqual(t!.messages, [{ role: 'user', content: 'hello' }, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: 'c1', content: 'ok' }]);
+});
+
+test('tool calls: parsed into tool_calls (streaming too) and recorded with the turn; tool_choice "none" leaves them as text', async () => {
+  const tfx = makeToolCallingFixture();
+  const g = await startGateway(tfx);
+  try {
+    const m = meta();
+    const c = clientFor(g.open({ metadata: m, sampling: { maxNewTokens: 8, temperature: 1 } }));
+    const tools = [{ type: 'function' as const, function: { name: 'add', parameters: { type: 'object' } } }];
+    const r = await c.chat.completions.create({ model: 'tiny', messages, tools });
+    assert.equal(r.choices[0]!.finish_reason, 'tool_calls');
+    const call = r.choices[0]!.message.tool_calls![0]! as { function: { name: string; arguments: string } };
+    assert.deepEqual([call.function.name, JSON.parse(call.function.arguments)], ['add', { a: 2, b: 3 }]);
+    const stream = await c.chat.completions.create({ model: 'tiny', messages, tools, stream: true });
+    const deltas: { function?: { name?: string; arguments?: string } }[] = [];
+    let finish = '';
+    for await (const chunk of stream)
+      for (const ch of chunk.choices) {
+        deltas.push(...((ch.delta.tool_calls ?? []) as typeof deltas));
+        if (ch.finish_reason) finish = ch.finish_reason;
+      }
+    assert.equal(finish, 'tool_calls');
+    assert.equal(deltas.length, 1);
+    assert.equal(deltas[0]!.function!.name, 'add');
+    const plain = await c.chat.completions.create({ model: 'tiny', messages, tools, tool_choice: 'none' });
+    assert.equal(plain.choices[0]!.message.content, `<tool_call>${SCRIPTED_CALL}</tool_call>`);
+    const { turns } = g.finish(m.rollout_id);
+    assert.deepEqual(turns.map((t) => t.toolCalls.length), [1, 1, 0]);
+    assert.equal(turns[0]!.reply.tool_calls![0]!.function.name, 'add');
+    // The tools were rendered into the prompt (the template got them) only when offered.
+    assert.deepEqual(turns[0]!.promptTokens, tfx.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, tools }));
+    assert.deepEqual(turns[2]!.promptTokens, tfx.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }));
+  } finally {
+    await g.close();
+    tfx.cleanup();
+  }
 });

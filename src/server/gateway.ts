@@ -14,7 +14,7 @@
  * `GET /health`.
  *
  * Sampling parameters come from the run (`open()`): a request may lower `max_tokens` and add stop
- * strings; its temperature, top_p, seed etc. are ignored. One choice per request (n = 1). Unknown
+ * strings; its temperature, top_p, seed and any other parameter are ignored. One choice per request (n = 1). Unknown
  * and finished rollouts get 404; with an API key, requests without `Authorization: Bearer KEY` get 401.
  * Requests are batched together into `PolicyEngine.sample` calls (see PolicyBatcher).
  */
@@ -76,6 +76,19 @@ interface Live {
   cancels: Set<(reason?: ApiError) => void>;
 }
 
+/** Request fields the gateway reads; the rest (temperature, top_p, seed, vendor extras) is the run's business and ignored. */
+const READ = ['model', 'messages', 'prompt', 'max_tokens', 'max_completion_tokens', 'stop', 'stream', 'stream_options', 'tools', 'tool_choice', 'n', 'logprobs', 'top_logprobs', 'response_format'];
+
+/** The request's messages as the evaluator reads them: text parts joined, tool calls exactly as sent (arguments as JSON strings). */
+function recordedMessages(parsed: readonly unknown[], raw: unknown): ChatMessage[] {
+  const sent = raw as { tool_calls?: unknown }[];
+  return parsed.map((p, i) => {
+    const m = structuredClone(p) as ChatMessage;
+    if (Array.isArray(sent[i]?.tool_calls)) m.tool_calls = structuredClone(sent[i]!.tool_calls) as ChatMessage['tool_calls'];
+    return m;
+  });
+}
+
 const PREFIX = /^\/rollout_id\/([^/]+)\/invocation_id\/([^/]+)\/experiment_id\/([^/]+)\/run_id\/([^/]+)\/row_id\/([^/]+)(\/.*)?$/;
 
 export class RolloutGateway implements GatewayPort {
@@ -89,6 +102,7 @@ export class RolloutGateway implements GatewayPort {
   private readonly maxBody: number;
   private readonly created = Math.floor(Date.now() / 1000);
   private address = '';
+  private closed = false;
   readonly counters: GatewayCounters = { requests: 0, unknownRollout: 0, finishedRollout: 0, unauthorized: 0, badRequests: 0, statusLogs: 0, duplicateStatus: 0, lateStatus: 0, badLogs: 0 };
 
   constructor(private readonly opts: GatewayOptions) {
@@ -125,6 +139,7 @@ export class RolloutGateway implements GatewayPort {
   }
 
   open(r: OpenRollout): string {
+    if (this.closed) throw new Error('open: the rollout gateway is closed');
     const m = r.metadata;
     const id = m.rollout_id;
     if (!id) throw new Error('open: metadata.rollout_id is empty');
@@ -143,13 +158,15 @@ export class RolloutGateway implements GatewayPort {
     for (const c of l.cancels) c(gone);
     const final = l.status ?? (status ? { status, tags: [`rollout_id:${rolloutId}`] } : undefined);
     this.done.set(rolloutId, { status: final });
+    // Remembered so late calls get a clear answer; the oldest are forgotten past 100 000 (a long run's worth).
+    if (this.done.size > 100_000) this.done.delete(this.done.keys().next().value!);
     return { turns: l.turns, status: l.status };
   }
 
-  /** Stops listening; queued requests fail with 503. */
+  /** Stops listening; queued requests fail with 503. Open rollouts stay open until finish(), so their sources still get what was recorded. */
   async close(): Promise<void> {
+    this.closed = true;
     this.batcher.close();
-    for (const id of [...this.live.keys()]) this.finish(id);
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     setTimeout(() => this.http.closeAllConnections(), 500).unref();
@@ -192,7 +209,12 @@ export class RolloutGateway implements GatewayPort {
         return this.getStatus(res, rolloutId);
     }
     if (op.startsWith('/models/') && req.method === 'GET') {
-      const id = decodeURIComponent(op.slice('/models/'.length));
+      let id = op.slice('/models/'.length);
+      try {
+        id = decodeURIComponent(id);
+      } catch {
+        /* shown as sent */
+      }
       if (id !== this.modelName) throw notFound(`the model "${id}" does not exist; the gateway serves "${this.modelName}"`, 'model', 'model_not_found');
       return this.sendJson(res, 200, this.model());
     }
@@ -223,14 +245,16 @@ export class RolloutGateway implements GatewayPort {
 
   private async generate(req: IncomingMessage, res: ServerResponse, kind: 'chat' | 'completion', rolloutId: string | null): Promise<void> {
     this.counters.requests++;
-    const live = this.rollout(rolloutId);
+    this.rollout(rolloutId); // 404 before reading the body
     const body = await this.readJson(req);
+    const live = this.rollout(rolloutId); // it may have finished while the body arrived
     let r;
     try {
-      r = parseGenerationRequest(body, kind);
+      r = parseGenerationRequest(Object.fromEntries(Object.entries(body).filter(([k]) => READ.includes(k))), kind);
       if (r.n !== 1) throw badRequest(`n = ${r.n}: the rollout gateway samples one choice per request`, 'n');
       if (r.jsonMode) throw badRequest('response_format json is not supported by the rollout gateway (it samples the policy unconstrained)', 'response_format');
       if (r.topLogprobs > 0) throw badRequest('top_logprobs is not supported by the rollout gateway', 'top_logprobs');
+      if (kind === 'completion' && r.prompt === undefined) throw badRequest('several prompts in one request: the rollout gateway takes one prompt per request', 'prompt');
     } catch (e) {
       this.counters.badRequests++;
       throw e;
@@ -239,7 +263,8 @@ export class RolloutGateway implements GatewayPort {
     const tools = r.tools && r.toolChoice !== 'none' ? (r.tools as Tool[]) : undefined;
     let prompt: number[];
     try {
-      if (kind === 'chat') prompt = tok.applyChatTemplate(r.messages as unknown as ChatMessage[], { addGenerationPrompt: true, tools });
+      // null content (an assistant message with tool calls, as OpenAI clients send it) renders as '' (simple templates concatenate it).
+      if (kind === 'chat') prompt = tok.applyChatTemplate((r.messages as unknown as ChatMessage[]).map((m) => (m.content === null ? { ...m, content: '' } : m)), { addGenerationPrompt: true, tools });
       else if (typeof r.prompt === 'string') prompt = tok.encode(r.prompt);
       else prompt = r.prompt!;
     } catch (e) {
@@ -298,7 +323,7 @@ export class RolloutGateway implements GatewayPort {
       sampledTokens: sample.tokens,
       logprobs: sample.logprobs,
       finishReason: sample.finishReason,
-      messages: kind === 'chat' ? structuredClone(body.messages as ChatMessage[]) : [],
+      messages: kind === 'chat' ? recordedMessages(r.messages!, body.messages) : [],
       reply,
       toolCalls: reply.tool_calls ?? [],
     });

@@ -115,7 +115,21 @@ export class InferenceServer {
     return [...this.adapters.keys()];
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Serves one request as this server would, for a server that mounts these routes in its own
+   * HTTP stack (`rft server`); `body` is the already-read JSON body when the caller had to look
+   * at it first (e.g. to route on `model`).
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse, body?: Record<string, unknown>): Promise<void> {
+    return this.handle(req, res, body).catch((e) => this.sendError(res, e));
+  }
+
+  /** The models this server answers for: the base model and its adapters (the data of GET /v1/models). */
+  modelList(): ReturnType<InferenceServer['models']> {
+    return this.models();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse, body?: Record<string, unknown>): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/health') return this.sendJson(res, 200, { status: 'ok', ...this.scheduler.load, adapters: this.adapterNames.length });
@@ -130,9 +144,9 @@ export class InferenceServer {
       case 'GET /v1/models':
         return this.sendJson(res, 200, { object: 'list', data: this.models() });
       case 'POST /v1/chat/completions':
-        return this.generate(req, res, 'chat');
+        return this.generate(req, res, 'chat', body);
       case 'POST /v1/completions':
-        return this.generate(req, res, 'completion');
+        return this.generate(req, res, 'completion', body);
       // vLLM's runtime LoRA API; its success replies are plain text, as vLLM's are.
       case 'POST /v1/load_lora_adapter': {
         this.runtimeLora();
@@ -223,8 +237,8 @@ export class InferenceServer {
     });
   }
 
-  private async generate(req: IncomingMessage, res: ServerResponse, kind: 'chat' | 'completion'): Promise<void> {
-    const r = parseGenerationRequest(await this.readJson(req), kind);
+  private async generate(req: IncomingMessage, res: ServerResponse, kind: 'chat' | 'completion', body?: Record<string, unknown>): Promise<void> {
+    const r = parseGenerationRequest(body ?? (await this.readJson(req)), kind);
     let adapter: DetachedAdapter | null = null;
     if (r.model !== this.opts.modelName) {
       const a = this.adapters.get(r.model);

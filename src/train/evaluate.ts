@@ -3,10 +3,10 @@
  * Reporting both greedy and sampled figures (and pass@k) makes visible when RFT merely sharpens
  * what the model already knew (pass@1 up, pass@k down) rather than teaching it.
  */
-import type { Row } from '../contracts/row.js';
+import type { ChatMessage, Row } from '../contracts/row.js';
 import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import type { PolicyEngine } from '../contracts/policy-engine.js';
-import type { Trajectory } from '../contracts/trajectory.js';
+import type { RolloutFinish, Trajectory } from '../contracts/trajectory.js';
 import type { RolloutSource } from '../rollout/source.js';
 import { SingleTurnSource } from '../rollout/single-turn.js';
 import { scoreAll, type ScoreFn } from './grpo/score.js';
@@ -32,6 +32,10 @@ export interface HeldoutSample {
   valid: boolean;
   reason?: string;
   greedy: boolean;
+  /** Agent rollouts (tool calls, several turns, or a failure): the whole conversation and how it ended. */
+  messages?: ChatMessage[];
+  finish?: RolloutFinish;
+  error?: string;
 }
 
 export interface HeldoutResult {
@@ -108,6 +112,7 @@ export async function evaluateHeldout(
       valid: res.valid,
       reason: res.reason,
       greedy: greedyFlag,
+      ...(t.stats.turns > 1 || t.stats.toolCalls > 0 || t.error !== undefined ? { messages: t.messages, finish: t.finishReason, ...(t.error !== undefined ? { error: t.error } : {}) } : {}),
     };
   };
   return {

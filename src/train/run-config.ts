@@ -8,6 +8,8 @@ import { resolve } from 'node:path';
 import { fromSft } from '../data/index.js';
 import type { Row } from '../contracts/row.js';
 import { loadRows, makePolicy, makeScorer, type Scorer } from './setup.js';
+import type { TransformerPolicy } from '../model/policy.js';
+import type { RolloutSource } from '../rollout/source.js';
 import { runRftLoop, type RftLoopConfig, type RftLoopInputs, type RftLoopResult } from './grpo/trainer.js';
 import { runSft, type SftConfig, type SftInputs } from './sft/trainer.js';
 import { writeReport } from './report.js';
@@ -83,7 +85,15 @@ export function heldoutFromSft(rows: Row[]): Row[] {
 }
 
 /** `beforeRun` is called once everything has loaded, just before the run writes anything (the CLI clears an `--overwrite`n run there). */
-export type RftHooks = Pick<RftLoopInputs, 'onStep' | 'onEval' | 'onRollouts' | 'control'> & { resume?: boolean; beforeRun?: () => void };
+/**
+ * `makeSource` gives the run's rollout source for the loaded policy (an agent: the caller, above
+ * this layer, owns agents and the rollout gateway); without it rollouts are single-turn.
+ */
+export type RftHooks = Pick<RftLoopInputs, 'onStep' | 'onEval' | 'onRollouts' | 'control'> & {
+  resume?: boolean;
+  beforeRun?: () => void;
+  makeSource?: (policy: TransformerPolicy) => Promise<{ source: RolloutSource; close(): Promise<void> }>;
+};
 
 export interface RunOutcome {
   result: RftLoopResult | { steps: number; evalLoss?: number; heldout?: HeldoutResult };
@@ -96,12 +106,15 @@ export async function runRftFromConfig(c: Cfg, hooks: RftHooks = {}): Promise<Ru
   const trainRows = await loadRows(c.dataset, 'rft', '--dataset');
   const heldout = c.evalDataset ? await loadRows(c.evalDataset, 'rft', '--eval-dataset') : undefined;
   const scorer: Scorer = await makeScorer(c.evaluator, { timeoutMs: c.evaluatorTimeoutMs, concurrency: c.evaluatorConcurrency });
+  let agent: { source: RolloutSource; close(): Promise<void> } | undefined;
   try {
     const policy = makePolicy(c as never);
+    agent = await hooks.makeSource?.(policy);
     hooks.beforeRun?.();
     const result = await runRftLoop({
       policy,
       tokenizer: policy.chat,
+      source: agent?.source,
       score: scorer.score,
       train: trainRows,
       heldout,
@@ -118,6 +131,7 @@ export async function runRftFromConfig(c: Cfg, hooks: RftHooks = {}): Promise<Ru
     const report = result.pausedAt === undefined ? writeReport(c.out) : '';
     return { result, report, output: resolve(c.out, c.full ? 'model' : 'adapter') };
   } finally {
+    await agent?.close();
     await scorer.close();
   }
 }

@@ -73,7 +73,7 @@ test('a dataset with problems is refused with each problem and its line', () => 
   writeFileSync(join(dir, 'bad.jsonl'), '{"messages":[{"role":"user","content":"hi"}]}\nnot json\n{"messages":[]}\n');
   const r = rft(['train', '--model', 'm', '--dataset', 'bad.jsonl', '--evaluator', 'numeric', '--out', 'o'], dir);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /--dataset bad\.jsonl has 2 problem\(s\)/);
+  assert.match(r.stderr, /--dataset bad\.jsonl has 2 problems:/);
   assert.match(r.stderr, /line 2/);
   assert.match(r.stderr, /line 3/);
 });
@@ -134,4 +134,15 @@ test('--resume refuses any change to an option that shapes the run, listing each
   assert.equal(foreign.status, 2);
   assert.match(foreign.stderr, /--out mine is not empty and is not a run directory \(it holds notes\.txt\)/);
   assert.equal(readFileSync(join(dir, 'mine/notes.txt'), 'utf8'), 'keep me');
+});
+
+test('rft train --config: flag names in camelCase and an evaluator spec object, recorded in config.json', () => {
+  const dir = workspace();
+  writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ model: 'm', dataset: 'd/word-problems.rft.jsonl', out: 'runs/c', evaluator: { type: 'numeric', rel_tol: 0.01 }, lr: 0.001, warmup: 1,
+    steps: 1, rolloutsPerPrompt: 2, promptsPerStep: 2, maxNewTokens: 4, loraRank: 2 }));
+  const r = rft(['train', '--config', 'cfg.json'], dir);
+  assert.equal(r.status, 0, r.stderr);
+  const cfg = JSON.parse(readFileSync(join(dir, 'runs/c/config.json'), 'utf8'));
+  assert.deepEqual(cfg.evaluator, { type: 'numeric', rel_tol: 0.01 });
+  assert.deepEqual([cfg.learningRate, cfg.warmupSteps], [0.001, 1]);
 });

@@ -1,5 +1,6 @@
 /** `rft train` (GRPO-family RFT) options, declared once; flags, validation and docs derive from this. */
 import { field, type Fields } from './fields.js';
+import { agentFields } from './agent.js';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
@@ -25,6 +26,7 @@ export const rftFields = {
   dataset: field.string('training rows (JSONL)', { required: true, path: true }),
   evalDataset: field.string('held-out rows for evaluation (JSONL)', { path: true }),
   evaluator: field.spec('evaluator SPEC: a built-in name, a JSON spec (inline, file, or an object in --config) or a .js/.ts module', { required: true }),
+  agent: field.string('agent: a .ts/.js module (defineAgent, tools or client form) or the http(s) URL of a remote eval-protocol agent server (default: one sampled reply per prompt)'),
   out: field.string('run directory (config, metrics, checkpoints, report)', { required: true, path: true, resumeMayChange: true }),
   full: field.boolean('train all weights instead of a LoRA adapter (small models; saves a model folder)', { default: false }),
 
@@ -66,6 +68,7 @@ export const rftFields = {
   checkpointEvery: field.integer('save a resumable checkpoint every N steps (0: only at the end)', { default: 0, min: 0 }),
   evaluatorTimeoutMs: field.integer('per-evaluation timeout', { default: 30000, min: 1 }),
   evaluatorConcurrency: field.integer('evaluations run at once', { default: 4, min: 1, resumeMayChange: true }),
+  ...agentFields,
   ...loraFields,
   ...optimFields,
 } satisfies Fields;

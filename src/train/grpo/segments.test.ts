@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { grpoStep } from './step.js';
 import { computeAdvantages } from './advantages.js';
 import type { ScoreFn } from './score.js';
-import { toyConfig, toyPolicy, toyRows, toyTokenizer } from '../testing/toy-task.js';
+import { toyConfig, toyPolicy, toyRows, toyScore, toyTokenizer } from '../testing/toy-task.js';
 import type { BigramPolicy } from '../testing/bigram-policy.js';
 import type { LossFn, Sequence } from '../../contracts/policy-engine.js';
 import type { TokenSegment, Trajectory } from '../../contracts/trajectory.js';
 import type { RolloutRequest, RolloutSource } from '../../rollout/source.js';
+import { ToolAgentSource } from '../../rollout/tool-loop.js';
 
 // The toy alphabet: a=0 b=1 c=2 d=3, end-of-turn 4, separator 5.
 const [a, b, c, d, eos, sep] = [0, 1, 2, 3, 4, 5];
@@ -170,4 +171,43 @@ test('the trainer asks its source for n rollouts per row with the run\'s samplin
   assert.equal(r4.sampling.seed, r4.seed);
   assert.notEqual(r4.seed, r5.seed);
   assert.deepEqual(r4.tags, { step: 4 });
+});
+
+test('with the tool-agent source, a rollout that fails (its prompt cannot be rendered) is invalid and the step trains on the rest', async () => {
+  const policy = toyPolicy(3);
+  const rec = recording(policy);
+  const agent = { tools: [{ type: 'function' as const, function: { name: 'noop' }, run: () => 'ok' }] };
+  // the toy tokenizer knows only a-d: row 1's "z" makes its prompt fail to render
+  const rows = [...toyRows(1), { messages: [{ role: 'user' as const, content: 'z' }] }, ...toyRows(3).slice(2)];
+  const { metrics, trajectories } = await grpoStep(policy, toyTokenizer, toyScore, rows, { ...cfg, rolloutsPerPrompt: 4 }, { seed: 2, step: 0, lr: 0.01, source: new ToolAgentSource(policy, toyTokenizer, agent) });
+  assert.deepEqual(trajectories.map((t) => t.error !== undefined), [false, false, false, false, true, true, true, true, false, false, false, false]);
+  assert.match(trajectories[4].error!, /row 1: .*"z" is not in the alphabet/);
+  assert.ok(Math.abs(metrics.invalid_fraction - 1 / 3) < 1e-12);
+  const trained = rec.calls.flatMap((c) => c.seqs);
+  assert.equal(trained.length, metrics.trained_sequences);
+  assert.ok(trained.length > 0, 'the valid rollouts are trained on');
+  assert.ok(trajectories.slice(4, 8).every((t) => t.segments.length === 0 && t.finishReason === 'error'), 'the failed rollouts have no tokens to train on');
+});
+
+test('step metrics: turns and tool calls per rollout, tool errors, failed and timed-out fractions, sampled vs inserted tokens', async () => {
+  const stats = (turns: number, toolCalls: number, toolErrors: number) => ({ turns, toolCalls, toolErrors, sampledTokens: 0, insertedTokens: 0 });
+  const source = new FixedSource(() => [
+    trajectory(0, 'win', [segment([a, sep], [a, b, c, d, a, eos], [1, 1, 0, 0, 1, 1])], { stats: stats(3, 4, 1) }),
+    trajectory(0, 'lose', [segment([a, sep], [c, eos], [1, 1]), segment([b, sep], [d, c, eos], [1, 0, 1])], { stats: stats(2, 2, 2) }),
+    trajectory(0, 'win', [], { error: 'the rollout took longer than 5 ms', finishReason: 'timeout', stats: stats(1, 0, 0) }),
+    trajectory(0, 'win', [], { error: 'agent error: x', finishReason: 'error', stats: stats(0, 0, 0) }),
+  ]);
+  const { metrics } = await grpoStep(toyPolicy(), toyTokenizer, winScore(), toyRows(1), { ...cfg, rolloutsPerPrompt: 4 }, { seed: 1, step: 0, lr: 0.01, source });
+  assert.equal(metrics.turns_mean, 6 / 4);
+  assert.equal(metrics.turns_max, 3);
+  assert.equal(metrics.tool_calls_mean, 6 / 4);
+  assert.equal(metrics.tool_calls_max, 4);
+  assert.equal(metrics.tool_errors, 3);
+  assert.equal(metrics.tool_error_fraction, 3 / 6);
+  assert.equal(metrics.timeout_fraction, 1 / 4);
+  assert.equal(metrics.error_fraction, 1 / 4);
+  assert.equal(metrics.invalid_fraction, 2 / 4);
+  assert.equal(metrics.sampled_tokens, 4 + 2 + 2);
+  assert.equal(metrics.inserted_tokens, 2 + 1);
+  assert.equal(metrics.trained_sequences, 3);
 });

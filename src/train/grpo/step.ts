@@ -57,6 +57,20 @@ export interface StepMetrics {
   loss: number;
   lr: number;
   trained_sequences: number;
+  /** Rollout shape (agents; single-turn rollouts are 1 turn, 0 tool calls). */
+  turns_mean: number;
+  turns_max: number;
+  tool_calls_mean: number;
+  tool_calls_max: number;
+  /** tool calls that went back to the model as an error (bad JSON, unknown tool, wrong arguments, a tool that threw or timed out), and their share of all tool calls */
+  tool_errors: number;
+  tool_error_fraction: number;
+  /** rollouts that failed (agent error) / timed out: invalid, not trained on (both are part of invalid_fraction) */
+  error_fraction: number;
+  timeout_fraction: number;
+  /** tokens of the step's rollouts the policy sampled / rft inserted between turns (tool results, template) */
+  sampled_tokens: number;
+  inserted_tokens: number;
   time_sample_s: number;
   time_eval_s: number;
   time_train_s: number;
@@ -120,6 +134,29 @@ function checkTrajectories(trajectories: Trajectory[], rows: number, n: number):
       }
     });
   });
+}
+
+/** Turns, tool calls and tool errors per rollout, failed and timed-out fractions, token counts. */
+export function rolloutShape(ts: Trajectory[]): Pick<StepMetrics, 'turns_mean' | 'turns_max' | 'tool_calls_mean' | 'tool_calls_max' | 'tool_errors' | 'tool_error_fraction' | 'error_fraction' | 'timeout_fraction' | 'sampled_tokens' | 'inserted_tokens'> {
+  const n = Math.max(1, ts.length);
+  const sum = (f: (t: Trajectory) => number) => ts.reduce((a, t) => a + f(t), 0);
+  const max = (f: (t: Trajectory) => number) => ts.reduce((a, t) => Math.max(a, f(t)), 0);
+  const calls = sum((t) => t.stats.toolCalls);
+  const errors = sum((t) => t.stats.toolErrors);
+  let inserted = 0;
+  for (const t of ts) for (const seg of t.segments) for (const m of seg.completionMask) inserted += m ? 0 : 1;
+  return {
+    turns_mean: sum((t) => t.stats.turns) / n,
+    turns_max: max((t) => t.stats.turns),
+    tool_calls_mean: calls / n,
+    tool_calls_max: max((t) => t.stats.toolCalls),
+    tool_errors: errors,
+    tool_error_fraction: calls ? errors / calls : 0,
+    error_fraction: ts.filter((t) => t.finishReason === 'error').length / n,
+    timeout_fraction: ts.filter((t) => t.finishReason === 'timeout').length / n,
+    sampled_tokens: sum(sampledTokenCount),
+    inserted_tokens: inserted,
+  };
 }
 
 export async function grpoStep(
@@ -266,6 +303,7 @@ export async function grpoStep(
     loss: updates ? lossSum / updates : 0,
     lr: ctx.lr,
     trained_sequences: seqs.length,
+    ...rolloutShape(trajectories),
     time_sample_s: (t1 - t0) / 1000,
     time_eval_s: (t2 - t1) / 1000,
     time_train_s: (t3 - t2) / 1000,

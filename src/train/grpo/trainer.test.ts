@@ -44,7 +44,7 @@ test('RFT on the toy task raises the mean reward well above its start', async ()
   assert.ok(after.mean_reward_sampled > before.mean_reward_sampled + 0.3, `sampled mean reward ${before.mean_reward_sampled} → ${after.mean_reward_sampled}`);
   const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(metrics.length, 40);
-  for (const k of ['reward_mean', 'reward_std', 'reward/a_fraction', 'zero_variance_fraction', 'invalid_fraction', 'kl', 'clip_low', 'clip_high', 'entropy', 'completion_len_mean', 'completion_len_max', 'truncated_fraction', 'grad_norm', 'lr', 'time_sample_s', 'time_eval_s', 'time_train_s', 'sample_tokens_per_s', 'train_tokens_per_s']) {
+  for (const k of ['reward_mean', 'reward_std', 'reward/a_fraction', 'zero_variance_fraction', 'invalid_fraction', 'kl', 'clip_low', 'clip_high', 'entropy', 'completion_len_mean', 'completion_len_max', 'truncated_fraction', 'turns_mean', 'turns_max', 'tool_calls_mean', 'tool_calls_max', 'tool_errors', 'tool_error_fraction', 'error_fraction', 'timeout_fraction', 'sampled_tokens', 'inserted_tokens', 'grad_norm', 'lr', 'time_sample_s', 'time_eval_s', 'time_train_s', 'sample_tokens_per_s', 'train_tokens_per_s']) {
     assert.ok(k in metrics[0], `metrics.jsonl lacks ${k}`);
   }
   assert.ok(existsSync(join(dir, 'adapter', 'bigram_adapter.json')), 'the final adapter is saved');
