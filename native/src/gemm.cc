@@ -252,6 +252,14 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fma_peak_gflops(static_cast<int>(threads), cpu_time));
 }
 
+// readBandwidth(threads, megabytes): GB/s of a sequential read over a buffer of that size.
+Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
+  NapiArgs args(info, "readBandwidth", 2);
+  const int64_t threads = args.integer(0, "threads", 1, 2 * available_cores());
+  const int64_t mb = args.integer(1, "megabytes", 1, 65536);
+  return Napi::Number::New(info.Env(), read_bandwidth_gbs(static_cast<int>(threads), mb << 20));
+}
+
 }  // namespace
 
 void RegisterGemm(Napi::Env env, Napi::Object exports) {
@@ -261,6 +269,7 @@ void RegisterGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("isas", Napi::Function::New(env, Isas, "isas"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
+  exports.Set("readBandwidth", Napi::Function::New(env, ReadBandwidth, "readBandwidth"));
   exports.Set("sgemmW16", Napi::Function::New(env, SgemmW16, "sgemmW16"));
   exports.Set("w16Isa", Napi::Function::New(env, W16IsaName, "w16Isa"));
   exports.Set("w16Isas", Napi::Function::New(env, W16Isas, "w16Isas"));

@@ -3,10 +3,11 @@
 // n × k) and the backward dx = dy · W (W stored k × n). Each ISA file implements a W16Isa;
 // gemm_parallel.cc picks one at run time and splits the product over the thread pool.
 //
-// Paths (widest first): "avx512bf16" runs bf16 weights on vdpbf16ps — A is rounded to bf16
-// (round-to-nearest-even) and each pair of products is summed in F32 — and f16 weights through
-// the avx512 conversion path; "avx512", "avx2" and "portable" widen B to F32 as they pack (or
-// load) it and run the F32 kernels, so they give exactly what sgemm gives on the widened weights.
+// Paths (widest first): "avx512bf16" runs bf16 weights on vdpbf16ps with A split into two bf16
+// parts (hi + lo, 2⁻¹⁶ relative), and f16 weights through the avx512 conversion path;
+// "avx512bf16-round" (opt-in, benchmarks) rounds A once to bf16, at twice the rate; "avx512",
+// "avx2" and "portable" widen B to F32 as they pack (or load) it and run the F32 kernels, so they
+// give exactly what sgemm gives on the widened weights. See gemm_avx512bf16.cc.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +45,7 @@ struct W16Isa {
 constexpr size_t kW16Avx512Floats = 131072;
 
 extern const W16Isa kW16Avx512Bf16;
+extern const W16Isa kW16Avx512Bf16Round;
 extern const W16Isa kW16Avx512;
 extern const W16Isa kW16Avx2;
 extern const W16Isa kW16Portable;

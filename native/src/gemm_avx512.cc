@@ -32,6 +32,12 @@ struct V512 {
     x = _mm_add_ss(x, _mm_movehdup_ps(x));
     return _mm_cvtss_f32(x);
   }
+  // out[0..3] = horizontal sums of a, b, c, d: one transpose-and-add tree for the four (a fixed order).
+  static void reduce4(T a, T b, T c, T d, float* out) {
+    auto half = [](T v) { return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))); };
+    const __m256 x = _mm256_hadd_ps(_mm256_hadd_ps(half(a), half(b)), _mm256_hadd_ps(half(c), half(d)));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1)));
+  }
 };
 
 struct Avx512 {

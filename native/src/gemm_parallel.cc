@@ -183,7 +183,7 @@ void run_parallel(const GemmIsa& isa, const GemmProblem& p, int threads) {
 
 bool cpu_has_avx512bf16() { return cpu_has_avx512() && __builtin_cpu_supports("avx512bf16"); }
 
-const W16Isa* const kW16Isas[] = {&kW16Avx512Bf16, &kW16Avx512, &kW16Avx2, &kW16Portable, nullptr};
+const W16Isa* const kW16Isas[] = {&kW16Avx512Bf16, &kW16Avx512Bf16Round, &kW16Avx512, &kW16Avx2, &kW16Portable, nullptr};
 
 const W16Isa* w16_widest() {
   for (int i = 0; kW16Isas[i]; i++)
@@ -310,7 +310,7 @@ void sgemm_batched(const GemmProblem& p, int64_t stride_a, int64_t stride_b, int
 }
 
 bool w16_isa_supported(const W16Isa& isa) {
-  if (&isa == &kW16Avx512Bf16) return cpu_has_avx512bf16();
+  if (&isa == &kW16Avx512Bf16 || &isa == &kW16Avx512Bf16Round) return cpu_has_avx512bf16();
   if (&isa == &kW16Avx512) return cpu_has_avx512();
   if (&isa == &kW16Avx2) return cpu_has_avx2();
   return true;
@@ -339,6 +339,39 @@ void gemm16(const Gemm16Problem& p) {
   const double madds = static_cast<double>(p.m) * static_cast<double>(p.n) * static_cast<double>(p.k);
   if (threads == 1 || madds < kParallelMin) run_serial16(isa, p, use_small16(isa, p));
   else run_parallel16(isa, p, threads);
+}
+
+double read_bandwidth_gbs(int threads, int64_t bytes) {
+  const int before = num_threads();
+  if (threads != before) set_num_threads(threads);
+  threads = num_threads();
+  const int64_t words = bytes / 8 / 64 * 64;
+  uint64_t* buf = static_cast<uint64_t*>(std::aligned_alloc(64, static_cast<size_t>(words) * 8));
+  if (!buf) throw std::bad_alloc();
+  for (int64_t i = 0; i < words; i++) buf[i] = static_cast<uint64_t>(i);  // touch every page
+  static uint64_t sink;
+  double best = 0;
+  for (int rep = 0; rep < 7; rep++) {
+    auto t0 = std::chrono::steady_clock::now();
+    // Eight independent sums per thread over its contiguous slice: a pure sequential read.
+    parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; t++) {
+        const int64_t lo = words * t / threads / 64 * 64, hi = words * (t + 1) / threads / 64 * 64;
+        uint64_t s[8] = {};
+        for (int64_t i = lo; i < hi; i += 8)
+          for (int j = 0; j < 8; j++) s[j] += buf[i + j];
+        uint64_t total = 0;
+        for (int j = 0; j < 8; j++) total += s[j];
+        __atomic_fetch_add(&sink, total, __ATOMIC_RELAXED);
+      }
+    });
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double rate = dt > 0 ? static_cast<double>(words) * 8 / dt / 1e9 : 0;
+    if (rate > best) best = rate;
+  }
+  std::free(buf);
+  if (threads != before) set_num_threads(before);
+  return best;
 }
 
 double fma_peak_gflops(int threads, bool cpu_time) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CliError } from './errors.js';
 
 /** The names a run directory holds (src/train/run-dir.ts), and the temporary names of their atomic writes. */
-const RUN_ENTRY = /^(config\.json|metrics\.jsonl|eval\.jsonl|samples|checkpoints|adapter|model|report\.md|[\w-]+\.svg)(\.tmp-\d+)?$/;
+const RUN_ENTRY = /^(config\.json|metrics\.jsonl|eval\.jsonl|samples|checkpoints|adapter|model|report\.md|fleet\.json|fleet-adapters|[\w-]+\.svg)(\.tmp-\d+)?$/;
 
 /** Steps of the complete checkpoints in a run directory (a checkpoint is complete once trainer_state.json is in it). */
 export function completeCheckpoints(out: string): number[] {

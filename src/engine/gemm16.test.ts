@@ -2,14 +2,16 @@
  * The 16-bit-weight GEMM (Kernels.sgemmW16) on every path this CPU can run, against two oracles:
  * - the conversion paths ("avx512", "avx2", "portable") must return exactly what the F32 sgemm of
  *   the same ISA returns on the exactly widened weights (same kernels, same summation order);
- * - "avx512bf16" (vdpbf16ps) rounds A to bf16: it must match the float64 reference run on the
- *   bf16-rounded A to the F32 summation bound, and the unrounded reference to 2⁻⁸·Σ|a·w|
- *   (rounding A costs at most 2⁻⁹ relative per product).
+ * - "avx512bf16" (vdpbf16ps on A split into bf16 hi + lo) must match the float64 reference to
+ *   (2⁻¹⁶ + the F32 summation bound)·Σ|a·w|: hi + lo hold A to 2⁻¹⁶ relative, bf16 products are exact;
+ * - "avx512bf16-round" (A rounded once) must match the float64 reference run on the bf16-rounded A
+ *   to the F32 summation bound, and the unrounded reference to (2⁻⁸ + that bound)·Σ|a·w|.
  * Plus the reference itself against hand-computed values, thread-count independence, errors from
  * JavaScript, and fusedLinear over a Tensor16 weight (forward and dx; no gradient into W).
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { rng as uniformRng } from './reference/testing.js';
 import { rawAddon, adapt, type NativeAddon } from './native.js';
 import * as ref from './reference/gemm.js';
@@ -122,10 +124,12 @@ describe('native sgemmW16', { skip }, () => {
 
   for (const isa of addon?.w16Isas() ?? []) {
     for (const dtype of ['bf16', 'f16'] as const) {
-      const dpbf16 = isa === 'avx512bf16' && dtype === 'bf16';
-      test(`${isa} ${dtype}: ${dpbf16 ? 'matches the reference on bf16-rounded x' : 'equals sgemm on the widened weights'}, both layouts, alpha/beta, ld > width`, () => {
+      const dpbf16 = isa.startsWith('avx512bf16') && dtype === 'bf16';
+      const split = dpbf16 && isa === 'avx512bf16';
+      const claim = split ? 'matches the reference to 2⁻¹⁶' : dpbf16 ? 'matches the reference on bf16-rounded x' : 'equals sgemm on the widened weights';
+      test(`${isa} ${dtype}: ${claim}, both layouts, alpha/beta, ld > width`, () => {
         A().setW16Isa(isa);
-        A().setIsa(isa === 'avx512bf16' ? 'avx512' : isa);
+        A().setIsa(isa.startsWith('avx512') ? 'avx512' : isa);
         let seed = 11;
         for (const [m, n, k] of shapes) {
           for (const tb of [true, false]) {
@@ -138,13 +142,18 @@ describe('native sgemmW16', { skip }, () => {
               const what = `${isa} ${dtype} ${JSON.stringify(c)}`;
               const bound = o.c.map(Math.abs);
               ref.sgemm(false, tb, m, n, k, Math.abs(alpha), o.a.map(Math.abs), o.lda, wide.map(Math.abs), o.ldb, Math.abs(beta), bound, o.ldc);
-              if (dpbf16) {
-                const want = o.c.slice();
-                ref.sgemm(false, tb, m, n, k, alpha, roundBf16(o.a), o.lda, wide, o.ldb, beta, want, o.ldc);
-                assertWithin(got, want, bound, 2 * (k + 2) * 2 ** -24, `${what} vs rounded x`);
+              const sumBound = 2 * (k + 2) * 2 ** -24;
+              if (split) {
                 const exact = o.c.slice();
                 ref.sgemmW16(dtype, tb, m, n, k, alpha, o.a, o.lda, o.b, o.ldb, beta, exact, o.ldc);
-                assertWithin(got, exact, bound, 2 ** -8, `${what} vs the reference`);
+                assertWithin(got, exact, bound, 2 ** -16 + sumBound, `${what} vs the reference`);
+              } else if (dpbf16) {
+                const want = o.c.slice();
+                ref.sgemm(false, tb, m, n, k, alpha, roundBf16(o.a), o.lda, wide, o.ldb, beta, want, o.ldc);
+                assertWithin(got, want, bound, sumBound, `${what} vs rounded x`);
+                const exact = o.c.slice();
+                ref.sgemmW16(dtype, tb, m, n, k, alpha, o.a, o.lda, o.b, o.ldb, beta, exact, o.ldc);
+                assertWithin(got, exact, bound, 2 ** -8 + sumBound, `${what} vs the reference`);
               } else if (tb || m > 8) {
                 const want = o.c.slice();
                 A().sgemm(false, tb, m, n, k, alpha, o.a, o.lda, wide, o.ldb, beta, want, o.ldc);
@@ -153,7 +162,7 @@ describe('native sgemmW16', { skip }, () => {
                 // B stored k × n with m ≤ 8: sgemm has a few-rows kernel of its own; the reference bounds it.
                 const want = o.c.slice();
                 ref.sgemmW16(dtype, tb, m, n, k, alpha, o.a, o.lda, o.b, o.ldb, beta, want, o.ldc);
-                assertWithin(got, want, bound, 2 * (k + 2) * 2 ** -24, what);
+                assertWithin(got, want, bound, sumBound, what);
               }
               for (let i = 0; i < m; i++) for (let j = n; j < o.ldc; j++) assert.equal(got[i * o.ldc + j], o.c[i * o.ldc + j], `${what}: wrote C padding`);
             }
@@ -188,6 +197,15 @@ describe('native sgemmW16', { skip }, () => {
     assert.throws(() => A().sgemmW16('bf16', true, 2, 2, 3, 1, a, 3, new Uint16Array(shared, 0, 6), 3, 0, new Float32Array(shared, 0, 4), 2), /c overlaps b/);
     assert.throws(() => A().setW16Isa('sse9'), /setW16Isa: "sse9" is not a 16-bit-weight GEMM path this CPU can run; available: .*portable/);
     assert.deepEqual([...c], [3, 3, 3, 3]);
+  });
+
+  test('RFT_W16_PATH picks the path at start-up; an unknown one is reported and ignored', () => {
+    const probe = (value: string) => spawnSync(process.execPath, ['-e', `import(${JSON.stringify(new URL('./native.js', import.meta.url).href)}).then((m) => { m.loadNative(); console.log(m.rawAddon().w16Isa()); })`], { encoding: 'utf8', env: { ...process.env, RFT_W16_PATH: value } });
+    const ok = probe('portable');
+    assert.equal(ok.stdout.trim(), 'portable');
+    const bad = probe('sse9');
+    assert.equal(bad.stdout.trim(), A().w16Isas()[0]);
+    assert.match(bad.stderr, /RFT_W16_PATH ignored: setW16Isa: "sse9" is not a 16-bit-weight GEMM path/);
   });
 
   test('adapt() serves sgemmW16 from the addon', () => {

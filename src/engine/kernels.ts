@@ -44,9 +44,10 @@ export interface Kernels {
    * C = alpha · A · op(W) + beta · C with W held as 16-bit floats: `dtype` "bf16" or "f16" bits in a
    * Uint16Array (frozen base weights kept at checkpoint precision). A (m, k) F32 with row stride lda;
    * W stored (n, k) when transB (the forward y = x·Wᵀ) or (k, n) otherwise (the backward dx = dy·W);
-   * C (m, n). The reference widens W exactly and sums in float64; the native "avx512bf16" path
-   * (vdpbf16ps) also rounds A to bf16, so it differs from the reference by up to 2⁻⁸·Σ|a·w| per
-   * element; the other native paths return exactly sgemm on the widened W.
+   * C (m, n). The reference widens W exactly and sums in float64. Native paths: "avx512bf16"
+   * (vdpbf16ps on A split into two bf16 parts) is within (2⁻¹⁶ + the F32 summation bound)·Σ|a·w| of
+   * it; "avx512bf16-round" (opt-in) rounds A once, (2⁻⁸ + that bound)·Σ|a·w|; the conversion paths
+   * ("avx512", "avx2", "portable") return exactly sgemm on the widened W.
    */
   sgemmW16(
     dtype: 'bf16' | 'f16', transB: boolean, m: number, n: number, k: number, alpha: number,

@@ -46,6 +46,80 @@ test('sampled log-probs agree with teacher-forced ones within 1e-4 (the ratio GR
   samples.forEach((s, i) => s.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - tf[i][j]) < 1e-4, `sample ${i} token ${j}: ${lp} vs ${tf[i][j]}`)));
 });
 
+test('on a bf16 checkpoint (frozen 16-bit base) sampled and teacher-forced log-probs still agree within 1e-4', async () => {
+  // hidden 96 ≥ 64: decoding takes the few-rows kernels, teacher forcing the packed ones.
+  const dir = mkdtempSync(join(tmpdir(), 'rft-policy-bf16-'));
+  initModel(dir, { ...spec, hidden: 96, intermediate: 160, dtype: 'BF16' });
+  const policy = policyFor(dir);
+  assert.equal(policy.model.weightsDtype, 'bf16');
+  perturb(policy, 4);
+  const chat = policy.chat;
+  const prompts = [chat.applyChatTemplate([{ role: 'user', content: 'hi there' }], { addGenerationPrompt: true }), chat.applyChatTemplate([{ role: 'user', content: 'x' }], { addGenerationPrompt: true })];
+  const samples = await policy.sample({ prompts, n: 4, maxNewTokens: 16, temperature: 1, seed: 9 });
+  const seqs = samples.map((s) => ({ prompt: prompts[s.prompt], completion: s.tokens }));
+  const tf = await policy.logprobs(seqs);
+  samples.forEach((s, i) => s.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - tf[i][j]) < 1e-4, `sample ${i} token ${j}: ${lp} vs ${tf[i][j]}`)));
+});
+
+/** Max |sampled − teacher-forced| log-prob over every sampled token, and the samples. */
+async function mismatch(policy: TransformerPolicy, prompts: number[][], seed: number) {
+  const samples = await policy.sample({ prompts, n: 4, maxNewTokens: 16, temperature: 1, seed });
+  const tf = await policy.logprobs(samples.map((s) => ({ prompt: prompts[s.prompt], completion: s.tokens })));
+  let max = 0;
+  samples.forEach((s, i) => s.logprobs.forEach((lp, j) => (max = Math.max(max, Math.abs(lp - tf[i][j])))));
+  return { max, samples };
+}
+
+test('merged-LoRA rollouts: the same samples as the two-product path, log-probs within 1e-4 of the training forward, the model restored', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rft-policy-merged-'));
+  initModel(dir, { ...spec, hidden: 96, intermediate: 160 });
+  const merged = policyFor(dir, { mergedRollouts: 'on' });
+  const plain = policyFor(dir, { mergedRollouts: 'off' });
+  assert.equal(policyFor(dir).mergedRollouts, true, 'auto merges on an F32 base');
+  perturb(merged, 6);
+  perturb(plain, 6);
+  const chat = merged.chat;
+  const prompts = [chat.applyChatTemplate([{ role: 'user', content: 'merge me' }], { addGenerationPrompt: true }), chat.applyChatTemplate([{ role: 'user', content: 'q' }], { addGenerationPrompt: true })];
+  const weightsBefore = merged.model.layers.map((L) => L.proj.q_proj.weight);
+  const m = await mismatch(merged, prompts, 3);
+  const p = await mismatch(plain, prompts, 3);
+  t.diagnostic(`merged_lora_max_abs_logprob_diff ${m.max.toExponential(2)} (two-product path: ${p.max.toExponential(2)})`);
+  assert.ok(m.max < 1e-4, `merged sampling moved log-probs by ${m.max}`);
+  assert.deepEqual(m.samples.map((s) => s.tokens), p.samples.map((s) => s.tokens));
+  // Restored: the same weight tensors, the adapters back on, reference sampling unaffected.
+  merged.model.layers.forEach((L, i) => {
+    assert.equal(L.proj.q_proj.weight, weightsBefore[i]);
+    assert.ok(L.proj.q_proj.lora && L.proj.v_proj.lora);
+  });
+});
+
+test('withMergedAdapter restores the projections when the sampling throws', async () => {
+  const { withMergedAdapter } = await import('./lora.js');
+  const policy = policyFor(tinyModelDir());
+  const p = policy.model.layers[0]!.proj.up_proj;
+  const [w, l] = [p.weight, p.lora];
+  assert.throws(() => withMergedAdapter(policy.model, () => {
+    assert.equal(p.lora, null);
+    assert.notEqual(p.weight, w);
+    throw new Error('boom');
+  }), /boom/);
+  assert.equal(p.weight, w);
+  assert.equal(p.lora, l);
+});
+
+test('merged-LoRA rollouts are off by default on a bf16 base (F32 copies would double the bytes per token); forced on, the mismatch is measured', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rft-policy-merged16-'));
+  initModel(dir, { ...spec, hidden: 96, intermediate: 160, dtype: 'BF16' });
+  assert.equal(policyFor(dir).mergedRollouts, false);
+  const on = policyFor(dir, { mergedRollouts: 'on' });
+  perturb(on, 6);
+  const chat = on.chat;
+  const prompts = [chat.applyChatTemplate([{ role: 'user', content: 'merge me' }], { addGenerationPrompt: true })];
+  const m = await mismatch(on, prompts, 3);
+  t.diagnostic(`bf16 base, merged F32 copies: max |sampled − teacher-forced| log-prob ${m.max.toExponential(2)}`);
+  assert.ok(m.max < 1e-3, `${m.max}`);
+});
+
 test('the reference policy is the model without the adapter', async () => {
   const dir = tinyModelDir();
   const policy = policyFor(dir);

@@ -11,13 +11,13 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdamW, add, backward, mul, noGrad, Rng, scope, sum, tensor, type Tensor } from '../engine/index.js';
+import { AdamW, add, backward, mul, noGrad, Rng, scope, sum, tensor, Tensor16, type Tensor } from '../engine/index.js';
 import type { ChatMessage as RowMessage, Tool } from '../contracts/row.js';
 import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import type { LossFn, OptimParams, PolicyEngine, Sample, SampleRequest, Sequence } from '../contracts/policy-engine.js';
 import type { Transformer } from './transformer.js';
 import type { ModelTokenizer, ChatMessage } from './tokenizer.js';
-import { addLora, getAdapter, loadAdapter, mergeLora, saveAdapter as savePeftAdapter, type LoraConfig, type LoraAdapter } from './lora.js';
+import { addLora, getAdapter, loadAdapter, mergeLora, saveAdapter as savePeftAdapter, withMergedAdapter, type LoraConfig, type LoraAdapter } from './lora.js';
 import { sample } from './sampler.js';
 import { completionLogprobs, logprobs } from './logprobs.js';
 import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors.js';
@@ -35,6 +35,12 @@ export interface TransformerPolicyOptions {
   seed: number;
   /** Padded tokens per forward pass; larger batches are split (memory bound on (tokens, vocab) logits). */
   maxBatchTokens?: number;
+  /**
+   * Sample with the adapter merged into per-call F32 copies of the weights (withMergedAdapter) instead
+   * of two extra LoRA products per projection per token. "auto" (default): on for an F32 base; off for
+   * a 16-bit base, whose F32 copies would double the bytes streamed per token.
+   */
+  mergedRollouts?: 'auto' | 'on' | 'off';
 }
 
 /** The model layer's tokenizer seen through the rollout contract. */
@@ -66,9 +72,9 @@ export class TransformerPolicy implements PolicyEngine {
       mergeLora(model);
     }
     if (opts.full) {
-      model.setBaseTrainable(true);
+      model.setBaseTrainable(true); // throws for 16-bit base weights: full training is F32
       this.adapter = null;
-      this.trainable = [...model.params.values()];
+      this.trainable = [...model.params.values()].filter((t): t is Tensor => !(t instanceof Tensor16));
     } else {
       if (!opts.lora) throw new Error('TransformerPolicy: give a LoRA config, or full: true');
       const missing = this.initial?.config.targetModules.filter((m) => !opts.lora!.targetModules.includes(m)) ?? [];
@@ -80,6 +86,13 @@ export class TransformerPolicy implements PolicyEngine {
       this.trainable = this.adapter.parameters();
     }
     this.optimizer = new AdamW(this.trainable, { lr: 0, weightDecay: 0 });
+  }
+
+  /** Whether sample() merges the adapter into the weights (see TransformerPolicyOptions.mergedRollouts). */
+  get mergedRollouts(): boolean {
+    const m = this.opts.mergedRollouts ?? 'auto';
+    if (!this.adapter || m === 'off') return false;
+    return m === 'on' || this.model.weightsDtype === 'f32';
   }
 
   get chat(): ChatTokenizer {
@@ -101,7 +114,7 @@ export class TransformerPolicy implements PolicyEngine {
         seed: req.seed,
         tokenizer: this.tokenizer,
       });
-    const out = req.reference ? this.asReference(run) : run();
+    const out = req.reference ? this.asReference(run) : this.mergedRollouts ? withMergedAdapter(this.model, run) : run();
     return out.map((s, i) => ({ prompt: Math.floor(i / req.n), tokens: s.tokens, logprobs: s.logprobs, finishReason: s.finishReason }));
   }
 

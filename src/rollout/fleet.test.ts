@@ -12,6 +12,8 @@ import type { Row } from '../contracts/row.js';
 import type { Trajectory } from '../contracts/trajectory.js';
 import { FleetRequestError, FleetRolloutSource, parseChoices, rowSeed } from './fleet.js';
 import { AdapterSync, requireLoraForFleet } from './adapter-sync.js';
+import { FleetSession } from './fleet-session.js';
+import type { PolicyEngine } from '../contracts/policy-engine.js';
 import { makeFleetFixture, spawnServe, type FleetFixture, type ServeProcess } from './fleet-testing.js';
 
 let fx: FleetFixture;
@@ -106,6 +108,46 @@ test('adapter sync: each step loads a new name on every server, old ones are unl
   assert.ok(fleet.stats.retries > 0);
 });
 
+test('FleetSession: a policy version is published once, before the first rollout that needs it; reference rollouts need none', async () => {
+  let weightsSeed = 500;
+  const saved: number[] = [];
+  const inner = {
+    saveAdapter: async (dir: string) => {
+      fx.writeAdapter(dir, weightsSeed);
+      saved.push(weightsSeed);
+    },
+    optimStep: async () => {
+      weightsSeed++;
+      return { gradNorm: 0 };
+    },
+    loadTrainingState: async () => {
+      weightsSeed += 10;
+    },
+  } as unknown as PolicyEngine;
+  const fleet = new FleetRolloutSource({ servers: [a.url, b.url], tokenizer: tokenizer(), baseModel: 'tiny' });
+  const session = new FleetSession(fleet, new AdapterSync({ servers: [a.url, b.url], sharedDir: join(fx.dir, 'session'), prefix: 'sess' }), inner);
+  const rs = rows(2);
+  await session.rollout({ rows: rs, n: 2, sampling, seed: 1, reference: true });
+  assert.deepEqual(saved, [], 'the reference needs no adapter');
+  const first = await session.rollout({ rows: rs, n: 2, sampling, seed: 1 });
+  await session.rollout({ rows: rs, n: 2, sampling, seed: 2 });
+  assert.deepEqual(saved, [500], 'version 0 published once');
+  assert.equal(fleet.currentModel, 'sess-step-0');
+  assertMatches(first, expected(rs, 2, 1, join(fx.dir, 'session', 'sess-step-0')), 2);
+  await session.policy.optimStep({ lr: 1 });
+  await session.policy.optimStep({ lr: 1 }); // two mini-batches, one sync
+  const second = await session.rollout({ rows: rs, n: 2, sampling, seed: 3 });
+  assert.deepEqual(saved, [500, 502]);
+  assert.equal(fleet.currentModel, 'sess-step-2');
+  assertMatches(second, expected(rs, 2, 3, join(fx.dir, 'session', 'sess-step-2')), 2);
+  await session.policy.loadTrainingState('/unused');
+  assert.equal(session.version, 3, 'loading a checkpoint changes the weights too');
+  await session.rollout({ rows: rs, n: 2, sampling, seed: 4 });
+  assert.deepEqual(saved, [500, 502, 512]);
+  assert.equal(session.stats.publishes, 3);
+  await session.close();
+});
+
 test('a server killed mid-run: its requests are retried on the other, every trajectory is complete and correct', async () => {
   const [c, d] = await Promise.all([spawnServe(fx.modelDir), spawnServe(fx.modelDir)]);
   try {
@@ -165,14 +207,71 @@ test('a silent server times out and a lying one is rejected; both are retried on
 
 test('a request every server refuses (400) fails the rollout at once; a fleet that is all down fails with a clear error', async () => {
   const fleet = new FleetRolloutSource({ servers: [a.url, b.url], tokenizer: tokenizer(), baseModel: 'tiny' });
-  await assert.rejects(fleet.rollout({ rows: rows(2), n: 17, sampling, seed: 1 }), (e: Error) => e instanceof FleetRequestError && /\(400\).*n/.test(e.message));
-  assert.equal(fleet.stats.retries, 0, 'a malformed request is not retried');
+  // rft serve takes n ≤ 16: a source told it may send more gets a 400, which fails the rollout at once
+  const greedy = new FleetRolloutSource({ servers: [a.url, b.url], tokenizer: tokenizer(), baseModel: 'tiny', maxChoicesPerRequest: 64 });
+  await assert.rejects(greedy.rollout({ rows: rows(2), n: 17, sampling, seed: 1 }), (e: Error) => e instanceof FleetRequestError && /\(400\).*n/.test(e.message));
+  assert.equal(greedy.stats.retries, 0, 'a malformed request is not retried');
+  // by default a group of 20 goes out as 16 + 4, each its own seed
+  const split = await fleet.rollout({ rows: rows(1), n: 20, sampling, seed: 1 });
+  assert.equal(split.length, 20);
+  assert.equal(fleet.stats.requests, 2);
+  const [ref] = expected(rows(1), 16, 1);
+  assert.deepEqual(split.slice(0, 16).map((t) => t.segments[0]!.completionTokens), ref!.map((r) => r.tokens));
+  assert.equal(new Set(split.map((t) => t.segments[0]!.completionTokens.join(','))).size, 20, 'the second chunk does not repeat the first');
   const dead = await spawnServe(fx.modelDir);
   await dead.kill();
   const down = new FleetRolloutSource({ servers: [dead.url], tokenizer: tokenizer(), baseModel: 'tiny', cooldownMs: 1 });
   await assert.rejects(down.rollout({ rows: rows(2), n: 2, sampling, seed: 1 }), /every rollout request failed on the fleet.*ECONNREFUSED/);
   assert.throws(() => new FleetRolloutSource({ servers: ['ftp://x'], tokenizer: tokenizer(), baseModel: 'tiny' }), /only http/);
   assert.throws(() => new FleetRolloutSource({ servers: [], tokenizer: tokenizer(), baseModel: 'tiny' }), /at least one/);
+});
+
+test('dispatched(): once it resolves the requests are on the wire, so the fleet samples while this process blocks', async () => {
+  const c = await spawnServe(fx.modelDir);
+  try {
+    const fleet = new FleetRolloutSource({ servers: [c.url], tokenizer: tokenizer(), baseModel: 'tiny' });
+    const before = ((await (await fetch(`${c.url}/health`)).json()) as { tokens: number }).tokens;
+    assert.equal(before, 0);
+    const run = fleet.rollout({ rows: rows(3), n: 2, sampling: { maxNewTokens: 30, temperature: 1 }, seed: 4 });
+    await fleet.dispatched();
+    // A training step on the CPU: the event loop is blocked, nothing more can be sent.
+    const until = Date.now() + 400;
+    while (Date.now() < until) {
+      /* busy */
+    }
+    const during = ((await (await fetch(`${c.url}/health`)).json()) as { tokens: number }).tokens;
+    assert.ok(during > 0, 'the server sampled while the trainer was busy');
+    const got = await run;
+    assert.equal(got.length, 6);
+    await fleet.close();
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a server that ignores stop_token_ids is cut at the first stop token, as the trainer\'s sampler would stop', async () => {
+  const tok = tokenizer();
+  const eos = tok.stopTokenIds[0]!;
+  const x = tok.encode('x')[0]!;
+  const fake: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ choices: [{ index: 0, token_ids: [x, eos, x, x], logprobs: { token_logprobs: [-1, -2, -3, -4] }, finish_reason: 'length' }] }));
+    });
+  });
+  const url = await new Promise<string>((r) => fake.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(fake.address() as AddressInfo).port}`)));
+  try {
+    const fleet = new FleetRolloutSource({ servers: [url], tokenizer: tok, baseModel: 'tiny' });
+    const [t] = await fleet.rollout({ rows: rows(1), n: 1, sampling, seed: 1 });
+    assert.deepEqual(t!.segments[0]!.completionTokens, [x, eos]);
+    assert.deepEqual(t!.segments[0]!.logprobs, [-1, -2]);
+    assert.equal(t!.finishReason, 'stop');
+    assert.equal(t!.output, 'x');
+    await fleet.close();
+  } finally {
+    await new Promise((r) => fake.close(r));
+  }
 });
 
 test('replies that do not add up are failures, not trajectories', () => {
@@ -190,6 +289,8 @@ test('replies that do not add up are failures, not trajectories', () => {
     [{ choices: [{ ...ok, finish_reason: 'abort' }] }, /"abort"/],
   ];
   for (const [body, re] of bad) assert.throws(() => parseChoices(JSON.stringify(body), 1, 's'), re);
+  assert.throws(() => parseChoices(JSON.stringify({ choices: [ok] }), 1, 's', { vocabSize: 2 }), /token id 2 is outside the vocabulary \(0\.\.1\)/);
+  assert.throws(() => parseChoices(JSON.stringify({ choices: [ok] }), 1, 's', { maxTokens: 1 }), /2 tokens, more than the 1 asked for/);
   assert.throws(() => parseChoices('<html>', 1, 's'), /not JSON/);
 });
 

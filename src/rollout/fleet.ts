@@ -17,6 +17,8 @@ import type { Row, ChatMessage } from '../contracts/row.js';
 import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import type { FinishReason } from '../contracts/policy-engine.js';
 import type { Trajectory } from '../contracts/trajectory.js';
+import http from 'node:http';
+import https from 'node:https';
 import type { RolloutRequest, RolloutSource } from './source.js';
 import { promptMessages } from './single-turn.js';
 
@@ -41,6 +43,10 @@ export interface FleetOptions {
   maxInFlight?: number;
   /** A server that failed is tried last for this long in ms (default 5000). */
   cooldownMs?: number;
+  /** The model's vocabulary size: a reply with a token id outside it is a failure (the trainer could not score it). */
+  vocabSize?: number;
+  /** Choices per request at most (default 16, rft serve's limit; vLLM has none); a larger n is split. */
+  maxChoicesPerRequest?: number;
 }
 
 export interface ServerStats {
@@ -64,6 +70,8 @@ export interface FleetStats {
 
 /** An error that retrying elsewhere cannot fix (our request is wrong): the whole rollout fails with it. */
 export class FleetRequestError extends Error {}
+
+class TimeoutError extends Error {}
 
 class Server {
   inFlight = 0;
@@ -111,6 +119,11 @@ export class FleetRolloutSource implements RolloutSource {
   private readonly maxAttempts: number;
   private readonly maxInFlight: number;
   private readonly cooldownMs: number;
+  private readonly maxChoices: number;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  /** Requests whose body is not yet on the wire. */
+  private readonly sending = new Set<Promise<void>>();
 
   constructor(private readonly opts: FleetOptions) {
     if (opts.servers.length === 0) throw new Error('a fleet needs at least one rollout server URL');
@@ -128,6 +141,10 @@ export class FleetRolloutSource implements RolloutSource {
     this.maxAttempts = opts.maxAttempts ?? urls.length + 2;
     this.maxInFlight = opts.maxInFlight ?? 8;
     this.cooldownMs = opts.cooldownMs ?? 5000;
+    this.maxChoices = opts.maxChoicesPerRequest ?? 16;
+    if (!Number.isInteger(this.maxChoices) || this.maxChoices < 1) throw new Error(`maxChoicesPerRequest must be an integer >= 1, got ${this.maxChoices}`);
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: this.maxInFlight });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: this.maxInFlight });
   }
 
   get urls(): string[] {
@@ -145,20 +162,29 @@ export class FleetRolloutSource implements RolloutSource {
 
   async rollout(req: RolloutRequest): Promise<Trajectory[]> {
     const tok = this.opts.tokenizer;
-    const prompts = req.rows.map((row) => tok.applyChatTemplate(promptMessages(row), { addGenerationPrompt: true, tools: row.tools }));
+    const prompts = req.rows.map((row, i) => {
+      try {
+        return tok.applyChatTemplate(promptMessages(row), { addGenerationPrompt: true, tools: row.tools });
+      } catch (e) {
+        throw new Error(`row ${i} of the batch: ${(e as Error).message}`);
+      }
+    });
     const stopTokens = [...new Set([...(req.sampling.stopTokens ?? []), ...tok.stopTokenIds])];
     const model = req.reference ? (this.opts.referenceModel ?? this.opts.baseModel) : this.model;
     const errors: string[] = [];
     const groups = await Promise.all(
       req.rows.map(async (row, i) => {
-        const body = {
-          model, prompt: prompts[i], n: req.n, max_tokens: req.sampling.maxNewTokens, temperature: req.sampling.temperature,
-          top_p: req.sampling.topP ?? 1, top_k: req.sampling.topK ?? 0, seed: rowSeed(req.seed, i),
+        // n above a server's limit goes out as several requests, each with its own seed.
+        const sizes: number[] = [];
+        for (let left = req.n; left > 0; left -= this.maxChoices) sizes.push(Math.min(left, this.maxChoices));
+        const bodyOf = (n: number, chunk: number) => ({
+          model, prompt: prompts[i], n, max_tokens: req.sampling.maxNewTokens, temperature: req.sampling.temperature,
+          top_p: req.sampling.topP ?? 1, top_k: req.sampling.topK ?? 0, seed: rowSeed(chunk === 0 ? req.seed : (req.seed ^ Math.imul(chunk, 0x27d4eb2d)) >>> 0, i),
           ...(req.sampling.stopStrings?.length ? { stop: req.sampling.stopStrings } : {}),
           stop_token_ids: stopTokens, logprobs: 0, return_token_ids: true, return_tokens_as_token_ids: true,
-        };
+        });
         try {
-          const choices = await this.complete(body, req.n, req.signal);
+          const choices = (await Promise.all(sizes.map((n, chunk) => this.complete(bodyOf(n, chunk), n, req.signal)))).flat();
           return choices.map((c) => this.trajectory(row, i, prompts[i]!, c, stopTokens));
         } catch (e) {
           if (e instanceof FleetRequestError || req.signal?.aborted) throw e;
@@ -174,10 +200,14 @@ export class FleetRolloutSource implements RolloutSource {
   }
 
   async close(): Promise<void> {
-    // Nothing held open: fetch's keep-alive sockets close with the process.
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
   private trajectory(row: Row, rowIndex: number, promptTokens: number[], c: Choice, stopTokens: number[]): Trajectory {
+    // A server that ignored stop_token_ids and went on is cut where the trainer's own sampler would have stopped.
+    const stopAt = c.tokens.findIndex((t) => stopTokens.includes(t));
+    if (stopAt >= 0 && stopAt < c.tokens.length - 1) c = { tokens: c.tokens.slice(0, stopAt + 1), logprobs: c.logprobs.slice(0, stopAt + 1), finishReason: 'stop' };
     const textTokens = c.finishReason === 'stop' && stopTokens.includes(c.tokens[c.tokens.length - 1]!) ? c.tokens.slice(0, -1) : c.tokens;
     const output = this.opts.tokenizer.decode(textTokens);
     const messages: ChatMessage[] = [...promptMessages(row), { role: 'assistant', content: output }];
@@ -228,48 +258,93 @@ export class FleetRolloutSource implements RolloutSource {
   private async attempt(server: Server, body: Record<string, unknown>, n: number, signal?: AbortSignal): Promise<Choice[]> {
     server.stats.requests++;
     this.stats.requests++;
-    const ac = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ac.abort();
-    }, this.timeoutMs);
-    const onAbort = () => ac.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    let res: { status: number; text: string };
     try {
-      const res = await fetch(`${server.url}/v1/completions`, {
-        method: 'POST', signal: ac.signal, body: JSON.stringify(body),
-        headers: { 'content-type': 'application/json', ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}) },
-      });
-      const text = await res.text();
-      if (!res.ok) {
-        let message = text.slice(0, 500);
-        try {
-          message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
-        } catch {
-          /* not JSON */
-        }
-        // A request the server calls malformed fails the same way everywhere; a missing model may be a server that lags.
-        if (res.status === 400 || res.status === 401 || res.status === 403 || res.status === 413 || res.status === 422)
-          throw new FleetRequestError(`rollout server ${server.url} refused the request (${res.status}): ${message}`);
-        throw new Error(`${server.url}: HTTP ${res.status}: ${message}`);
-      }
-      const choices = parseChoices(text, n, server.url);
-      for (const c of choices) server.stats.tokens += c.tokens.length;
-      return choices;
+      res = await this.post(server, 'v1/completions', JSON.stringify(body), signal);
     } catch (e) {
-      if (timedOut) {
+      if (e instanceof TimeoutError) {
         server.stats.timeouts++;
         this.stats.timeouts++;
-        throw new Error(`${server.url}: no reply within ${this.timeoutMs} ms`);
       }
-      if (e instanceof FleetRequestError || signal?.aborted) throw e;
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`${server.url}: ${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      throw e;
     }
+    if (res.status < 200 || res.status >= 300) {
+      let message = res.text.slice(0, 500);
+      try {
+        message = (JSON.parse(res.text) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {
+        /* not JSON */
+      }
+      // A request the server calls malformed fails the same way everywhere; a missing model may be a server that lags.
+      if (res.status === 400 || res.status === 401 || res.status === 403 || res.status === 413 || res.status === 422)
+        throw new FleetRequestError(`rollout server ${server.url} refused the request (${res.status}): ${message}`);
+      throw new Error(`${server.url}: HTTP ${res.status}: ${message}`);
+    }
+    const choices = parseChoices(res.text, n, server.url, { vocabSize: this.opts.vocabSize, maxTokens: body.max_tokens as number });
+    for (const c of choices) server.stats.tokens += c.tokens.length;
+    return choices;
+  }
+
+  /**
+   * One POST over node:http(s) (not fetch: its request body is known to be on the wire when
+   * `end`'s callback runs, which dispatched() relies on). Rejects on connection errors, a
+   * response cut short (a server killed mid-reply), the timeout, or the caller's abort.
+   */
+  private post(server: Server, path: string, body: string, signal?: AbortSignal): Promise<{ status: number; text: string }> {
+    const url = new URL(path.replace(/^\//, ''), server.url + '/');
+    const lib = url.protocol === 'https:' ? https : http;
+    let flushed!: () => void;
+    const sent = new Promise<void>((r) => (flushed = r));
+    this.sending.add(sent);
+    const done = () => {
+      flushed();
+      this.sending.delete(sent);
+    };
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (e: Error | null, v?: { status: number; text: string }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        done();
+        if (e) reject(e);
+        else resolve(v!);
+      };
+      const req = lib.request(url, {
+        method: 'POST', agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}) },
+      });
+      const timer = setTimeout(() => {
+        finish(new TimeoutError(`${server.url}: no reply within ${this.timeoutMs} ms`));
+        req.destroy();
+      }, this.timeoutMs);
+      const onAbort = () => {
+        finish(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+        req.destroy();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (e: Error & { code?: string }) => finish(new Error(`${server.url}: ${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ''}`)));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => finish(new Error(`${server.url}: the reply broke off: ${e.message}`)));
+        res.on('close', () => {
+          if (!res.complete) finish(new Error(`${server.url}: the reply broke off (the connection closed)`));
+          else finish(null, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      });
+      req.end(body, done);
+    });
+  }
+
+  /**
+   * Resolves once every request started so far is on the wire. A caller about to block the event
+   * loop (a training step on the CPU) awaits it first, so the fleet samples meanwhile.
+   */
+  async dispatched(): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // let rollout()'s rows reach post()
+    await Promise.all([...this.sending]);
   }
 
   /** A server with a free slot, not yet tried for this row; healthy ones first, then the fewest in flight. */
@@ -303,7 +378,7 @@ export class FleetRolloutSource implements RolloutSource {
 }
 
 /** The choices of a vLLM-style completions reply, checked: n choices, ids and log-probs of equal length, finite log-probs ≤ 0. */
-export function parseChoices(text: string, n: number, from: string): Choice[] {
+export function parseChoices(text: string, n: number, from: string, limits: { vocabSize?: number; maxTokens?: number } = {}): Choice[] {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -327,6 +402,9 @@ export function parseChoices(text: string, n: number, from: string): Choice[] {
       ids = names.map((t) => (typeof t === 'string' && /^token_id:\d+$/.test(t) ? Number(t.slice(9)) : NaN));
     }
     if (!Array.isArray(ids) || !ids.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) throw new Error(`${from}: choice ${index}: token ids must be integers >= 0`);
+    const V = limits.vocabSize;
+    if (V !== undefined && ids.some((x) => (x as number) >= V)) throw new Error(`${from}: choice ${index}: token id ${ids.find((x) => (x as number) >= V)} is outside the vocabulary (0..${V - 1})`);
+    if (limits.maxTokens !== undefined && ids.length > limits.maxTokens) throw new Error(`${from}: choice ${index}: ${ids.length} tokens, more than the ${limits.maxTokens} asked for`);
     if (lps.length !== ids.length) throw new Error(`${from}: choice ${index}: ${ids.length} token ids but ${lps.length} log-probs`);
     // vLLM reports -inf as -9999; anything above 0 (beyond rounding) is not a log-probability.
     if (!lps.every((x) => typeof x === 'number' && Number.isFinite(x) && x <= 1e-4)) throw new Error(`${from}: choice ${index}: log-probs must be finite numbers <= 0`);

@@ -16,7 +16,7 @@ function fakeSource(log: string[], state: { version: number }, delayMs = 20, fai
       log.push(`sample ${req.tags?.step} start (v${v})`);
       await new Promise((r) => setTimeout(r, delayMs));
       log.push(`sample ${req.tags?.step} end`);
-      if (req.tags?.step === failStep) throw new Error(`server down at step ${failStep}`);
+      if (failStep !== undefined && req.tags?.step === failStep) throw new Error(`server down at step ${failStep}`);
       return req.rows.map((row, i) => ({ row, rowIndex: i, output: `v${v}`, messages: [], segments: [], finishReason: 'stop', stats: { turns: 1, toolCalls: 0, toolErrors: 0, sampledTokens: 0, insertedTokens: 0 } }) as Trajectory);
     },
   };
@@ -82,4 +82,32 @@ test('a prefetched request that fails rejects where its step asks for it, not ea
   await new Promise((r) => setTimeout(r, 20)); // it has failed by now: no unhandled rejection
   await assert.rejects(pipe.rollout(req(2)), /server down at step 2/);
   await pipe.close();
+});
+
+test('with the trainer\'s plan, each training request launches the next step\'s before returning; evaluations in between are sampled on the spot', async () => {
+  const log: string[] = [];
+  const state = { version: 0 };
+  const inner = fakeSource(log, state);
+  let dispatchedCalls = 0;
+  (inner as { dispatched?: () => Promise<void> }).dispatched = async () => {
+    dispatchedCalls++;
+  };
+  const plan = (step: number) => (step < 4 ? req(step) : null);
+  const pipe = new PipelinedSource(inner, { maxStaleness: 1, version: () => state.version, plan });
+  const versions: number[] = [];
+  for (let step = 0; step < 4; step++) {
+    const out = await pipe.rollout(req(step)); // what grpoStep asks for
+    versions.push(Number(out[0]!.output.slice(1)));
+    assert.equal(pipe.policyLag(), step === 0 ? 0 : 1);
+    if (step === 1) {
+      const ev = await pipe.rollout({ ...req(99), tags: undefined, seed: 7 }); // held-out evaluation
+      assert.equal(ev[0]!.output, `v${state.version}`, 'an evaluation samples the current policy');
+    }
+    state.version++; // the step trains
+  }
+  assert.deepEqual(versions, [0, 0, 1, 2], 'step t is sampled from the weights after step t − 2 (lag 1), the first on the spot');
+  assert.equal(pipe.stats.hits, 3);
+  assert.equal(pipe.stats.discarded, 0);
+  assert.equal(pipe.inFlight, 0, 'nothing is launched past the last step');
+  assert.equal(dispatchedCalls, 4, 'every training request waits until the next one is on the wire');
 });

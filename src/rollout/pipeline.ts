@@ -2,13 +2,15 @@
  * Pipelined rollouts (`--async`): the next step's rollouts are requested before the current step
  * trains, so a fleet samples step t+1 while the trainer updates on step t.
  *
- * The trainer calls `prefetch(req_{t+1})` as soon as it knows the next step's rows and seed, then
- * trains step t; `rollout(req_{t+1})` later returns the prefetched trajectories (or samples then,
- * if nothing matching was prefetched). At most `maxStaleness` requests are outstanding, and each
+ * Given the trainer's `plan` (step → its rollout request), every training request (one tagged
+ * with a step) returns its trajectories and launches the next `maxStaleness` steps' requests
+ * before returning, waiting until they are on the wire (the training step that follows blocks
+ * the event loop). `rollout(req_{t+1})` then returns the prefetched trajectories (a request that
+ * matches nothing prefetched, like a held-out evaluation, is sampled on the spot). Each request
  * records the policy version current when it was launched, so the off-policy-ness is exact: with
- * one request ahead, step t+1 is sampled from the weights after step t−1 while it trains the
- * weights after step t — `policyLag` = 1. The trainer corrects for that lag with its own log-probs
- * (truncated importance sampling, train/grpo/rollout-correction.ts).
+ * `maxStaleness` 1, step t+1 is sampled from the weights after step t−1 while it trains the
+ * weights after step t — `policyLag()` = 1 (0 for the first step, sampled on the spot). The
+ * trainer corrects for the lag with its own log-probs (train/grpo/rollout-correction.ts).
  */
 import type { Trajectory } from '../contracts/trajectory.js';
 import type { RolloutRequest, RolloutSource } from './source.js';
@@ -18,6 +20,13 @@ export interface PipelineOptions {
   maxStaleness: number;
   /** The policy version now (e.g. the number of optimizer steps taken); recorded per request. */
   version: () => number;
+  /** The request of a training step, or null past the last step; without it only prefetch() launches requests. */
+  plan?: (step: number) => RolloutRequest | null;
+}
+
+/** A source that can say when the requests it started have been sent (FleetRolloutSource). */
+interface Dispatching extends RolloutSource {
+  dispatched?(): Promise<void>;
 }
 
 export interface PipelineStats {
@@ -76,22 +85,42 @@ export class PipelinedSource implements RolloutSource {
   }
 
   async rollout(req: RolloutRequest): Promise<Trajectory[]> {
+    const step = req.tags?.step;
     const i = this.pending.findIndex((p) => sameRequest(p.req, req));
+    let out: Trajectory[];
     if (i < 0) {
-      // The trainer's plan changed (a resume, an early stop): what was sampled ahead is not for this step.
-      this.stats.discarded += this.pending.splice(0).length;
+      // Not prefetched (the first step, a held-out evaluation, a plan that changed): sampled now.
       this.stats.misses++;
-      this.lastVersion = this.opts.version();
-      return this.inner.rollout(req);
+      if (typeof step === 'number') this.drop((p) => (p.req.tags?.step ?? Infinity) <= step);
+      const version = this.opts.version();
+      out = await this.inner.rollout(req);
+      this.lastVersion = version;
+    } else {
+      this.stats.discarded += this.pending.splice(0, i).length;
+      const p = this.pending.shift()!;
+      this.stats.hits++;
+      const t0 = performance.now();
+      out = await p.result;
+      this.stats.waitedMs += performance.now() - t0;
+      this.lastVersion = p.version;
     }
-    this.stats.discarded += this.pending.splice(0, i).length;
-    const p = this.pending.shift()!;
-    this.stats.hits++;
-    const t0 = performance.now();
-    const out = await p.result;
-    this.stats.waitedMs += performance.now() - t0;
-    this.lastVersion = p.version;
+    if (this.opts.plan && typeof step === 'number') {
+      for (let k = 1; k <= this.opts.maxStaleness; k++) {
+        const next = this.opts.plan(step + k);
+        if (!next) break;
+        if (!this.pending.some((p) => sameRequest(p.req, next))) this.prefetch(next);
+      }
+      await (this.inner as Dispatching).dispatched?.();
+    }
     return out;
+  }
+
+  private drop(which: (p: Pending) => boolean): void {
+    for (let j = this.pending.length - 1; j >= 0; j--)
+      if (which(this.pending[j]!)) {
+        this.pending.splice(j, 1);
+        this.stats.discarded++;
+      }
   }
 
   /** How many versions behind `now` the last result was sampled (0 when synchronous). */

@@ -132,7 +132,7 @@ export class InferenceServer {
   private async handle(req: IncomingMessage, res: ServerResponse, body?: Record<string, unknown>): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname.replace(/\/+$/, '') || '/';
-    if (path === '/health') return this.sendJson(res, 200, { status: 'ok', ...this.scheduler.load, adapters: this.adapterNames.length });
+    if (path === '/health') return this.sendJson(res, 200, { status: 'ok', ...this.scheduler.load, adapters: this.adapterNames.length, tokens: this.scheduler.stats.tokens });
     if (!path.startsWith('/v1/')) throw notFound(`no route ${req.method} ${path}`, null, 'unknown_url');
     if (this.opts.apiKey !== undefined) {
       const auth = req.headers.authorization ?? '';

@@ -10,6 +10,7 @@ import type { Row } from '../contracts/row.js';
 import { loadRows, makePolicy, makeScorer, type Scorer } from './setup.js';
 import type { TransformerPolicy } from '../model/policy.js';
 import type { RolloutSource } from '../rollout/source.js';
+import type { PolicyEngine } from '../contracts/policy-engine.js';
 import { runRftLoop, type RftLoopConfig, type RftLoopInputs, type RftLoopResult } from './grpo/trainer.js';
 import { runSft, type SftConfig, type SftInputs } from './sft/trainer.js';
 import { writeReport } from './report.js';
@@ -68,6 +69,7 @@ export function rftLoopConfig(c: Cfg): RftLoopConfig {
     evalSamples: c.evalSamples,
     passThreshold: c.passThreshold,
     checkpointEvery: c.checkpointEvery,
+    ...(c.rolloutServer?.length && c.rolloutCorrection !== 'none' ? { rolloutCorrection: { level: c.rolloutCorrection, threshold: c.rolloutCorrectionThreshold } } : {}),
   };
 }
 
@@ -92,8 +94,15 @@ export function heldoutFromSft(rows: Row[]): Row[] {
 export type RftHooks = Pick<RftLoopInputs, 'onStep' | 'onEval' | 'onRollouts' | 'control'> & {
   resume?: boolean;
   beforeRun?: () => void;
-  makeSource?: (policy: TransformerPolicy) => Promise<{ source: RolloutSource; close(): Promise<void> }>;
+  makeSource?: (policy: TransformerPolicy, train: Row[]) => Promise<RunSource | undefined>;
 };
+
+/** A run's rollout source; `policy` (a fleet's) wraps the loaded one when the source must see each optimizer step. */
+export interface RunSource {
+  source: RolloutSource;
+  policy?: PolicyEngine;
+  close(): Promise<void>;
+}
 
 export interface RunOutcome {
   result: RftLoopResult | { steps: number; evalLoss?: number; heldout?: HeldoutResult };
@@ -106,15 +115,15 @@ export async function runRftFromConfig(c: Cfg, hooks: RftHooks = {}): Promise<Ru
   const trainRows = await loadRows(c.dataset, 'rft', '--dataset');
   const heldout = c.evalDataset ? await loadRows(c.evalDataset, 'rft', '--eval-dataset') : undefined;
   const scorer: Scorer = await makeScorer(c.evaluator, { timeoutMs: c.evaluatorTimeoutMs, concurrency: c.evaluatorConcurrency });
-  let agent: { source: RolloutSource; close(): Promise<void> } | undefined;
+  let made: RunSource | undefined;
   try {
     const policy = makePolicy(c as never);
-    agent = await hooks.makeSource?.(policy);
+    made = await hooks.makeSource?.(policy, trainRows);
     hooks.beforeRun?.();
     const result = await runRftLoop({
-      policy,
+      policy: made?.policy ?? policy,
       tokenizer: policy.chat,
-      source: agent?.source,
+      source: made?.source,
       score: scorer.score,
       train: trainRows,
       heldout,
@@ -131,7 +140,7 @@ export async function runRftFromConfig(c: Cfg, hooks: RftHooks = {}): Promise<Ru
     const report = result.pausedAt === undefined ? writeReport(c.out) : '';
     return { result, report, output: resolve(c.out, c.full ? 'model' : 'adapter') };
   } finally {
-    await agent?.close();
+    await made?.close();
     await scorer.close();
   }
 }

@@ -53,6 +53,8 @@ export interface PolicySettings {
   model: string;
   adapter?: string;
   full?: boolean;
+  /** The frozen base's storage (default: the checkpoint's dtype); full training always loads F32. */
+  weightsDtype?: 'f32' | 'bf16';
   loraRank: number;
   loraAlpha: number;
   loraDropout: number;
@@ -61,7 +63,9 @@ export interface PolicySettings {
 }
 
 export function makePolicy(s: PolicySettings): TransformerPolicy {
-  const model = loadModel(s.model);
+  if (s.full && s.weightsDtype === 'bf16')
+    throw new Error('--weights-dtype bf16 keeps the base weights frozen at 16 bits, but --full trains every weight in F32; drop one of the two');
+  const model = loadModel(s.model, { weightsDtype: s.full ? 'f32' : (s.weightsDtype ?? 'auto') });
   const tokenizer = loadTokenizer(s.model, model);
   if (!tokenizer.hasChatTemplate) throw new Error(`${s.model}: the tokenizer has no chat template; rft trains on chat rows`);
   return new TransformerPolicy(model, tokenizer, {

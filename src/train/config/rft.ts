@@ -29,6 +29,7 @@ export const rftFields = {
   agent: field.string('agent: a .ts/.js module (defineAgent, tools or client form) or the http(s) URL of a remote eval-protocol agent server (default: one sampled reply per prompt)'),
   out: field.string('run directory (config, metrics, checkpoints, report)', { required: true, path: true, resumeMayChange: true }),
   full: field.boolean('train all weights instead of a LoRA adapter (small models; saves a model folder)', { default: false }),
+  weightsDtype: field.enum(['f32', 'bf16'] as const, 'storage of the frozen base weights (default: the checkpoint\'s dtype; --full trains F32)'),
 
   rolloutsPerPrompt: field.integer('completions sampled per prompt (the GRPO group size)', { default: 8, min: 2 }),
   promptsPerStep: field.integer('prompts per optimisation step', { default: 4, min: 1 }),
@@ -69,6 +70,14 @@ export const rftFields = {
   evaluatorTimeoutMs: field.integer('per-evaluation timeout', { default: 30000, min: 1 }),
   evaluatorConcurrency: field.integer('evaluations run at once', { default: 4, min: 1, resumeMayChange: true }),
   ...agentFields,
+
+  rolloutServer: field.list('sample rollouts on these servers speaking vLLM\'s protocol (rft serve, vllm serve; LoRA runs; README "Scaling out")'),
+  rolloutModel: field.string('the id the rollout servers serve the base model under (default: the --model folder name)'),
+  rolloutAdapterDir: field.string('folder the rollout servers read at the same path, for the adapter synced each step (default: OUT/fleet-adapters)'),
+  rolloutCorrection: field.enum(['token', 'sequence', 'none'] as const, 'truncated importance sampling of fleet rollouts against the trainer\'s log-probs', { default: 'token' }),
+  rolloutCorrectionThreshold: field.number('truncation C of the importance weights min(π_train / π_rollout, C)', { default: 2, min: 1 }),
+  async: field.boolean('sample step t+1 on the fleet while step t trains (needs --rollout-server)', { default: false }),
+  maxStaleness: field.integer('with --async: steps sampled ahead (rollouts that many optimizer steps old)', { default: 1, min: 1 }),
   ...loraFields,
   ...optimFields,
 } satisfies Fields;

@@ -7,6 +7,7 @@ export const sftFields = {
   dataset: field.string('SFT rows (JSONL chat rows ending with the assistant answer)', { required: true, path: true }),
   out: field.string('run directory', { required: true, path: true, resumeMayChange: true }),
   full: field.boolean('train all weights instead of a LoRA adapter', { default: false }),
+  weightsDtype: field.enum(['f32', 'bf16'] as const, 'storage of the frozen base weights (default: the checkpoint\'s dtype; --full trains F32)'),
   epochs: field.number('passes over the data', { default: 1, min: 0 }),
   batchSize: field.integer('sequences per step', { default: 8, min: 1 }),
   maxLength: field.integer('truncate sequences to this many tokens', { default: 512, min: 8 }),

@@ -10,11 +10,13 @@
  *             = exp(mean_{t∈seq}(logp − old)) for all t   (sequence level, GSPO)
  *   pg_t      = −min(ratio_t·A, clip(ratio_t, 1−ε_low, 1+ε_high)·A)
  *   kl_t      = exp(ref_t − logp_t) − (ref_t − logp_t) − 1          (k3 estimator, ≥ 0)
- *   loss      = Σ_t w_t · (pg_t + β·kl_t − c_H·H_t)
+ *   loss      = Σ_t w_t · (c_t·pg_t + β·kl_t − c_H·H_t)
  *
- * and the aggregation weights w_t are what distinguishes the loss types (LOSS_WEIGHTS). H_t is
- * the entropy of the policy's next-token distribution (an entropy bonus, verl's entropy_coeff;
- * its gradient goes back through the whole distribution, see LossOutput.dentropy).
+ * and the aggregation weights w_t are what distinguishes the loss types (LOSS_WEIGHTS). c_t is a
+ * constant per-token weight, 1 unless rollout correction gives one (truncated importance weights
+ * for rollouts sampled by another engine, see rollout-correction.ts). H_t is the entropy of the
+ * policy's next-token distribution (an entropy bonus, verl's entropy_coeff; its gradient goes back
+ * through the whole distribution, see LossOutput.dentropy).
  *
  * Covariance-based modes (Cui et al. 2025, "The Entropy Mechanism of RL for Reasoning LMs", as
  * verl's policy_loss.loss_mode = clip_cov | kl_cov): with cov_t = (A_t − mean A)·(logp_t − mean logp)
@@ -69,6 +71,8 @@ export interface LossBatch {
   offsets: ArrayLike<number>;
   /** One advantage per sequence. */
   advantages: ArrayLike<number>;
+  /** Per-token constants multiplying the policy-gradient term (truncated IS weights); default 1. */
+  isWeights?: ArrayLike<number>;
   /** dapo: active tokens in the whole optimisation step (all mini-batches); defaults to this batch's. */
   stepTokens?: number;
   /** grpo / dr_grpo: sequences in the whole step, when one step is split into mini-batches; defaults to this batch's. */
@@ -139,7 +143,7 @@ export function policyLoss(batch: LossBatch, cfg: LossConfig): LossOutput {
   if (nSeq < 0 || batch.offsets[0] !== 0 || batch.offsets[nSeq] !== nTok) {
     throw new Error(`policyLoss: offsets must run from 0 to ${nTok} (the token count), got ${batch.offsets[0]}..${batch.offsets[nSeq]}`);
   }
-  for (const [name, arr] of [['old', batch.old], ['mask', batch.mask], ['ref', batch.ref]] as const) {
+  for (const [name, arr] of [['old', batch.old], ['mask', batch.mask], ['ref', batch.ref], ['isWeights', batch.isWeights]] as const) {
     if (arr && arr.length !== nTok) throw new Error(`policyLoss: ${name} has ${arr.length} entries, logp has ${nTok}`);
   }
   if (batch.advantages.length !== nSeq) throw new Error(`policyLoss: ${batch.advantages.length} advantages for ${nSeq} sequences`);
@@ -237,12 +241,13 @@ export function policyLoss(batch: LossBatch, cfg: LossConfig): LossOutput {
         dkl = 1 - Math.exp(d);
         klSum += kl;
       }
-      loss += w * (pg + cfg.klBeta * kl);
+      const c = batch.isWeights ? batch.isWeights[t] : 1;
+      loss += w * (c * pg + cfg.klBeta * kl);
       dlogp[t] += w * cfg.klBeta * dkl;
       if (cfg.importanceSampling === 'sequence') {
-        dSeqRatioTotal += w * dpgDratio;
+        dSeqRatioTotal += w * c * dpgDratio;
       } else {
-        dlogp[t] += w * dpgDratio * ratio;
+        dlogp[t] += w * c * dpgDratio * ratio;
       }
     }
     if (cfg.importanceSampling === 'sequence') {

@@ -90,3 +90,34 @@ test('bad input is a clear error', () => {
   assert.throws(() => rolloutCorrection({ old: [-1], rollout: [-1], offsets: [0, 1] }, { level: 'token', threshold: 0 }), /positive/);
   assert.throws(() => rolloutCorrection({ old: [-1], rollout: [-1], offsets: [0, 1] }, { level: 'geo' as never, threshold: 2 }), /level must be/);
 });
+
+test('policyLoss with IS weights: each token\'s policy-gradient term is scaled by its weight (value and gradient, checked by finite differences)', async () => {
+  const { policyLoss } = await import('./loss.js');
+  const base = {
+    logp: [-1.1, -0.4, -2.0, -0.7, -1.3], old: [-1.0, -0.5, -1.8, -0.9, -1.3], ref: [-1.2, -0.6, -1.9, -0.8, -1.0],
+    mask: [1, 1, 1, 1, 1], offsets: [0, 3, 5], advantages: [0.8, -1.2],
+  };
+  const isWeights = [0.5, 2, 1.3, 0.2, 1];
+  for (const importanceSampling of ['token', 'sequence'] as const) {
+    const cfg = { lossType: 'grpo' as const, importanceSampling, epsilonLow: 0.2, epsilonHigh: 0.2, klBeta: 0.1, maxCompletionLength: 8 };
+    const plain = policyLoss(base, cfg);
+    const weighted = policyLoss({ ...base, isWeights }, cfg);
+    const klOnly = policyLoss(base, { ...cfg, klBeta: 0.1 }).loss - policyLoss(base, { ...cfg, klBeta: 0 }).loss;
+    if (importanceSampling === 'token') {
+      // grpo weights 1/(tokens·sequences): pg_t = −ratio_t·A (no clip at these ratios), KL untouched by c_t
+      const pg = (t: number, s: number) => -Math.exp(base.logp[t]! - base.old[t]!) * base.advantages[s]! / ((s === 0 ? 3 : 2) * 2);
+      const expected = [0, 1, 2].reduce((a, t) => a + isWeights[t]! * pg(t, 0), 0) + [3, 4].reduce((a, t) => a + isWeights[t]! * pg(t, 1), 0) + klOnly;
+      close(weighted.loss, expected, 1e-12, 'weighted loss by hand');
+    }
+    assert.notEqual(weighted.loss, plain.loss);
+    const h = 1e-6;
+    for (let t = 0; t < 5; t++) {
+      const up = [...base.logp];
+      const dn = [...base.logp];
+      up[t]! += h;
+      dn[t]! -= h;
+      const fd = (policyLoss({ ...base, logp: up, isWeights }, cfg).loss - policyLoss({ ...base, logp: dn, isWeights }, cfg).loss) / (2 * h);
+      close(weighted.dlogp[t]!, fd, 1e-6, `${importanceSampling} dloss/dlogp[${t}]`);
+    }
+  }
+});

@@ -20,6 +20,8 @@ import { groupAdvantages, type AdvantageConfig } from './estimators.js';
 import { policyLoss, type LossConfig, type LossMetrics } from './loss.js';
 import { scoreAll, type ScoreFn } from './score.js';
 import type { EvaluationResult } from '../../contracts/evaluation.js';
+import { rolloutCorrection, type MismatchMetrics, type RolloutCorrectionConfig } from './rollout-correction.js';
+import type { RolloutRequest } from '../../rollout/source.js';
 
 export interface GrpoStepConfig {
   rolloutsPerPrompt: number;
@@ -37,6 +39,12 @@ export interface GrpoStepConfig {
   loss: LossConfig;
   /** The advantage estimator and reward shaping (default: GRPO's). */
   advantage?: AdvantageConfig;
+  /**
+   * Set when the rollouts' log-probs come from another engine (an inference fleet): the trainer
+   * recomputes them (π_train, the "old" policy) and weights the policy-gradient term by truncated
+   * importance sampling against the rollout's (rollout-correction.ts).
+   */
+  rolloutCorrection?: RolloutCorrectionConfig;
 }
 
 export interface StepMetrics {
@@ -76,6 +84,23 @@ export interface StepMetrics {
   time_train_s: number;
   sample_tokens_per_s: number;
   train_tokens_per_s: number;
+  /** With rollout correction: the mismatch between the rollout engine's log-probs and the trainer's (rollout-correction.ts). */
+  mismatch_kl?: number;
+  mismatch_k3?: number;
+  is_clip_fraction?: number;
+  is_weight_mean?: number;
+}
+
+/** The rollout request of a step (its seed derives from the run seed and the step). */
+export function stepRolloutRequest(rows: Row[], cfg: GrpoStepConfig, runSeed: number, step: number): RolloutRequest {
+  const seed = stepSeed(runSeed, step, 1);
+  return {
+    rows,
+    n: cfg.rolloutsPerPrompt,
+    sampling: { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, topP: cfg.topP, topK: cfg.topK, seed },
+    seed,
+    tags: { step },
+  };
 }
 
 /** Deterministic per-step seed from the run seed (a 32-bit mix, so steps get unrelated streams). */
@@ -170,14 +195,7 @@ export async function grpoStep(
   const G = cfg.rolloutsPerPrompt;
   const source = ctx.source ?? new SingleTurnSource(policy, tokenizer);
   const t0 = performance.now();
-  const seed = stepSeed(ctx.seed, ctx.step, 1);
-  const trajectories = await source.rollout({
-    rows,
-    n: G,
-    sampling: { maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, topP: cfg.topP, topK: cfg.topK, seed },
-    seed,
-    tags: { step: ctx.step },
-  });
+  const trajectories = await source.rollout(stepRolloutRequest(rows, cfg, ctx.seed, ctx.step));
   // Group g = row g.
   trajectories.sort((a, b) => a.rowIndex - b.rowIndex);
   checkTrajectories(trajectories, rows.length, G);
@@ -201,15 +219,18 @@ export async function grpoStep(
   // Each segment with a sampled token is one sequence; its mask is the loss mask.
   const seqs: Sequence[] = [];
   const masks: number[][] = [];
+  const rolloutLogprobs: number[][] = [];
   const advantages: number[] = [];
   for (const i of chosen) {
     for (const seg of trajectories[i].segments) {
       if (!seg.completionMask.some((m) => m)) continue;
       seqs.push({ prompt: seg.promptTokens, completion: seg.completionTokens });
       masks.push(seg.completionMask);
+      rolloutLogprobs.push(seg.logprobs);
       advantages.push(adv.advantages[i]);
     }
   }
+  let mismatch: MismatchMetrics | undefined;
 
   let lossSum = 0;
   let updates = 0;
@@ -225,8 +246,25 @@ export async function grpoStep(
     const ref = cfg.loss.klBeta > 0 ? await policy.logprobs(seqs, { reference: true, temperature }) : undefined;
     // With one update on the whole batch the policy is still the sampling policy, so old = current
     // (detached) and the ratio is exactly 1; otherwise the pre-update log-probs are recorded first.
-    const offPolicy = cfg.policyUpdates > 1 || cfg.miniBatches > 1;
+    // Rollouts from another engine: old is the trainer's own log-probs, not the rollout's.
+    const offPolicy = cfg.policyUpdates > 1 || cfg.miniBatches > 1 || cfg.rolloutCorrection !== undefined;
     const old = offPolicy ? await policy.logprobs(seqs, { temperature }) : undefined;
+    let isWeights: Float64Array[] | undefined;
+    if (cfg.rolloutCorrection && old) {
+      const offsets = [0];
+      for (const s of seqs) offsets.push(offsets[offsets.length - 1] + s.completion.length);
+      const flatOld = new Float64Array(offsets[offsets.length - 1]);
+      const flatRollout = new Float64Array(flatOld.length);
+      const flatMask = new Uint8Array(flatOld.length);
+      seqs.forEach((_, j) => {
+        flatOld.set(old[j], offsets[j]);
+        flatRollout.set(rolloutLogprobs[j], offsets[j]);
+        flatMask.set(masks[j], offsets[j]);
+      });
+      const corr = rolloutCorrection({ old: flatOld, rollout: flatRollout, offsets, mask: flatMask }, cfg.rolloutCorrection);
+      mismatch = corr.metrics;
+      isWeights = seqs.map((_, j) => corr.weights.subarray(offsets[j], offsets[j + 1]));
+    }
     // Each mini-batch is its own optimizer step, so each normalises its loss over itself.
     const mbSize = Math.ceil(seqs.length / cfg.miniBatches);
 
@@ -243,6 +281,11 @@ export async function grpoStep(
           idx.forEach((j, k) => mask.set(masks[j], offsets[k]));
           const flatOld = old ? new Float64Array(flat.length) : flat;
           if (old) idx.forEach((j, k) => flatOld.set(old[j], offsets[k]));
+          let flatIs: Float64Array | undefined;
+          if (isWeights) {
+            flatIs = new Float64Array(flat.length);
+            idx.forEach((j, k) => flatIs!.set(isWeights![j], offsets[k]));
+          }
           let flatRef: Float64Array | undefined;
           if (ref) {
             flatRef = new Float64Array(flat.length);
@@ -258,6 +301,7 @@ export async function grpoStep(
               advantages: idx.map((j) => advantages[j]),
               entropy: entropies ? flatten(entropies, offsets) : undefined,
               seed: stepSeed(ctx.seed, ctx.step, 100 + updates),
+              isWeights: flatIs,
             },
             cfg.loss,
           );
@@ -310,6 +354,12 @@ export async function grpoStep(
     sample_tokens_per_s: sampledTokens / Math.max(1e-9, (t1 - t0) / 1000),
     train_tokens_per_s: trainTokens / Math.max(1e-9, (t3 - t2) / 1000),
   };
+  if (mismatch) {
+    metrics.mismatch_kl = mismatch.mismatch_kl;
+    metrics.mismatch_k3 = mismatch.mismatch_k3;
+    metrics.is_clip_fraction = mismatch.is_clip_fraction;
+    metrics.is_weight_mean = mismatch.is_weight_mean;
+  }
   for (const [k, v] of Object.entries(scores.componentMeans)) metrics[`reward/${k}`] = v;
   return { metrics, trajectories, rewards: scores.rewards, results: scores.results };
 }
