@@ -24,6 +24,7 @@ const TABLES: Record<string, { fields: Fields; rename?: Record<string, string> }
   lora: { fields: loraFields },
   rft: { fields: rftFields },
   'rft.loss': { fields: rftFields, rename: { epsilonLow: 'clipEpsilonLow', epsilonHigh: 'clipEpsilonHigh' } },
+  'rft.advantage': { fields: rftFields, rename: { estimator: 'advEstimator' } },
 };
 
 /** Top-level counts: whole numbers with a lower bound. */

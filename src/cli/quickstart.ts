@@ -57,7 +57,13 @@ function rftConfig(o: Partial<RftLoopConfig>): RftLoopConfig {
     rolloutsPerPrompt: 8, promptsPerStep: 16, temperature: 1, topP: 1, topK: 0, maxNewTokens: 96,
     policyUpdates: 1, miniBatches: 1, rewardScaling: 'group', maskTruncated: false, dropZeroVarianceGroups: true,
     maxGradNorm: 1, weightDecay: 0,
-    loss: { lossType: 'grpo', importanceSampling: 'token', epsilonLow: 0.2, epsilonHigh: 0.28, klBeta: 0, maxCompletionLength: 96 },
+    loss: {
+      lossType: 'grpo', importanceSampling: 'token', epsilonLow: 0.2, epsilonHigh: 0.28, klBeta: 0, maxCompletionLength: 96,
+      // the diversity options, off (written out so that a --plan can set them)
+      entropyCoef: 0, lossMode: 'vanilla', clipCovRatio: 2e-4, clipCovLb: 1, clipCovUb: 5, klCovRatio: 2e-4, ppoKlCoef: 1,
+    },
+    advantage: { estimator: 'grpo', passK: 4, passThreshold: 1, wReinforceLambda: 0.1, unlikelinessBeta: 0 },
+    refResetEvery: 0,
     epochs: 1, steps: 100, learningRate: 2e-4, schedule: 'constant', warmupSteps: 0, seed: 1,
     evalEvery: 0, evalSamples: 8, passThreshold: 1, checkpointEvery: 0,
     ...o,
