@@ -2,10 +2,11 @@
 // accumulator). Products of two bf16 values are exact in F32, so what A loses going to bf16 is the
 // only extra error. Two variants:
 //  - "avx512bf16" (the default) splits A into hi = bf16(a) and lo = bf16(a − hi) and runs both
-//    through vdpbf16ps: A is represented to 2⁻¹⁶ relative, so the result is as good as the F32
-//    product on the same weights up to that, at the F32 FMA rate with half the weight bytes. Tiny
-//    differences in A (a decoded token's activations vs the same token teacher-forced) stay tiny,
-//    which keeps sampled and teacher-forced log-probs within 1e-4 of each other.
+//    through vdpbf16ps for x·Wᵀ (B stored n × k): A is represented to 2⁻¹⁶ relative, so the result
+//    is as good as the F32 product on the same weights up to that, at the F32 FMA rate with half
+//    the weight bytes. Tiny differences in A (a decoded token's activations vs the same token
+//    teacher-forced) stay tiny, which keeps sampled and teacher-forced log-probs within 1e-4 of
+//    each other. dy·W (B stored k × n: the backward into x) rounds dy once, like the next path.
 //  - "avx512bf16-round" rounds A once (2⁻⁸ relative per element, as bf16 autocast does): twice the
 //    F32 FMA rate, but a one-ulp flip of a rounded activation moves log-probs by ~1e-3, so
 //    sampled and teacher-forced log-probs no longer agree to 1e-4. Benchmarks and opt-in only.
@@ -300,10 +301,14 @@ void small_bf16(const Gemm16Problem& p, float* work) {
   }
 }
 
+// B stored k × n is only the backward dx = dy·W of a frozen weight: gradients do not feed the
+// log-probs the sampler and the trainer must agree on, so dy is rounded once (2⁻⁸ relative per
+// element, as bf16 autocast does) at twice the split rate.
 template <bool Split>
 void run(const Gemm16Problem& p, float* work) {
-  if (p.dtype == W16::kBf16) run_bf16<Split>(p, work);
-  else w16_avx512_run(p, work);
+  if (p.dtype != W16::kBf16) w16_avx512_run(p, work);
+  else if (Split && p.trans_b) run_bf16<true>(p, work);
+  else run_bf16<false>(p, work);
 }
 template <bool Split>
 void small_m(const Gemm16Problem& p, float* work) {
