@@ -68,7 +68,7 @@ export async function run(args: string[]): Promise<number> {
     for (let i = 0; i < reps; i++) {
       const { metrics, trajectories } = await grpoStep(policy, policy.chat, lengthScore, rows, cfg, { seed: 1, step: i, lr: 1e-4 });
       steps.push(metrics as unknown as Record<string, number>);
-      seqs = trajectories.map((t) => ({ prompt: t.promptTokens, completion: t.completionTokens }));
+      seqs = trajectories.map((t) => ({ prompt: t.segments[0].promptTokens, completion: t.segments[0].completionTokens }));
     }
     // The engine alone on the same work: batched sampling of the same prompts, and one forward+backward
     // of the same sequences with a loss whose gradient is dense.

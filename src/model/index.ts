@@ -21,3 +21,4 @@ export { loadModel, loadTokenizer, saveModel, WEIGHTS_DTYPES, type WeightsDtype,
 export { addLora, removeLora, loadAdapter, saveAdapter, mergeLora, getAdapter, readAdapterConfig, LoraAdapter, AdapterError, type LoraConfig } from './lora.js';
 export { sample, type Sample, type SampleOptions } from './sampler.js';
 export { completionLogprobs, logprobs, type PromptCompletion, type LogprobBatch } from './logprobs.js';
+export { TransformerPolicy, chatTokenizer, type TransformerPolicyOptions } from './policy.js';

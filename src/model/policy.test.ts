@@ -230,3 +230,74 @@ test('LoRA gradients through a frozen bf16 base match those through the same wei
   assert.ok(Math.sqrt(diff / n1) < 2e-2, `relative gradient error ${Math.sqrt(diff / n1)}`);
   assert.ok(dot / Math.sqrt(n0 * n1) > 0.9998, `cosine ${dot / Math.sqrt(n0 * n1)}`);
 });
+
+test('a loss on the entropies back-propagates through the whole distribution: parameter gradient matches finite differences, split or not', async () => {
+  const dir = tinyModelDir();
+  const seqs: Sequence[] = [
+    { prompt: [3, 4, 5], completion: [6, 7, 8] },
+    { prompt: [10, 11], completion: [12, 13] },
+  ];
+  const wH = [[0.5, -1, 2], [1, 0.25]];
+  // L = Σ wH·H (no log-prob term), at temperature 0.8
+  const entropyLoss = (lps: Float32Array[], ents?: Float32Array[]) => ({
+    loss: ents!.reduce((a, e, i) => a + e.reduce((b, h, j) => b + h * wH[i][j], 0), 0),
+    dlogp: lps.map((l) => new Float64Array(l.length)),
+    dentropy: wH,
+  });
+  for (const maxBatchTokens of [4096, 8]) {
+    const policy = policyFor(dir, { maxBatchTokens });
+    perturb(policy, 9);
+    const L0 = (await policy.forwardBackward(seqs, entropyLoss, { temperature: 0.8 })).loss;
+    assert.ok(Number.isFinite(L0));
+    const p = policy.model.layers[1]!.proj.v_proj!.lora!;
+    const grad = Float32Array.from(p.B.grad!);
+    const value = async () => {
+      let v = 0;
+      await policy.forwardBackward(seqs, (lps, ents) => {
+        v = entropyLoss(lps, ents).loss;
+        return { loss: v, dlogp: lps.map((l) => new Float64Array(l.length)) };
+      }, { temperature: 0.8 });
+      return v;
+    };
+    for (const i of [0, 5, 17]) {
+      const h = 1e-2;
+      const x = p.B.data[i]!;
+      p.B.data[i] = x + h;
+      const up = await value();
+      p.B.data[i] = x - h;
+      const dn = await value();
+      p.B.data[i] = x;
+      const fd = (up - dn) / (2 * h);
+      assert.ok(Math.abs(grad[i]! - fd) <= 2e-3 + 2e-2 * Math.abs(fd), `maxBatchTokens ${maxBatchTokens}, B[${i}]: ${grad[i]} vs ${fd}`);
+    }
+  }
+});
+
+test('resetReference: the reference becomes the current policy (LoRA and full weights), and the checkpoint keeps it', async () => {
+  const dir = tinyModelDir();
+  const seqs: Sequence[] = [{ prompt: [3, 4], completion: [5, 6, 7] }];
+  const lossFn = (lps: Float32Array[]) => ({ loss: -lps[0].reduce((a, b) => a + b, 0), dlogp: [lps[0].map(() => -1)] });
+  for (const full of [false, true]) {
+    const p = policyFor(dir, { full });
+    const start = await p.logprobs(seqs, { reference: true });
+    for (let i = 0; i < 3; i++) {
+      await p.forwardBackward(seqs, lossFn);
+      await p.optimStep({ lr: 0.02 });
+    }
+    const now = await p.logprobs(seqs);
+    // before a reset the reference is the starting policy, however far training went
+    assert.deepEqual(Array.from((await p.logprobs(seqs, { reference: true }))[0]), Array.from(start[0]), `full=${full}`);
+    assert.ok(Math.abs(now[0][0] - start[0][0]) > 1e-4, 'training moved the policy');
+    await p.resetReference();
+    assert.deepEqual(Array.from((await p.logprobs(seqs, { reference: true }))[0]), Array.from(now[0]));
+    // the policy itself is untouched by computing the reference
+    assert.deepEqual(Array.from((await p.logprobs(seqs))[0]), Array.from(now[0]));
+    await p.forwardBackward(seqs, lossFn);
+    await p.optimStep({ lr: 0.02 });
+    const ckpt = mkdtempSync(join(tmpdir(), 'rft-policy-ref-'));
+    await p.saveTrainingState(ckpt);
+    const q = policyFor(dir, { full });
+    await q.loadTrainingState(ckpt);
+    assert.deepEqual(Array.from((await q.logprobs(seqs, { reference: true }))[0]), Array.from(now[0]), `restored reference, full=${full}`);
+  }
+});

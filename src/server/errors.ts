@@ -1,6 +1,6 @@
 /** OpenAI error objects: `{ error: { message, type, param, code } }` with the HTTP status that goes with them. */
 
-export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'rate_limit_error' | 'server_error' | 'service_unavailable';
+export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'conflict_error' | 'not_found_error' | 'rate_limit_error' | 'server_error' | 'service_unavailable';
 
 export class ApiError extends Error {
   constructor(
@@ -12,12 +12,14 @@ export class ApiError extends Error {
     readonly code: string | null = null,
     /** Seconds, sent as Retry-After (429 / 503). */
     readonly retryAfter?: number,
+    /** Every problem of a refused body, each with its JSON path (or a dataset line). */
+    readonly details?: { path: string; message: string }[],
   ) {
     super(message);
   }
 
-  toJSON(): { error: { message: string; type: string; param: string | null; code: string | null } } {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  toJSON(): { error: { message: string; type: string; param: string | null; code: string | null; details?: { path: string; message: string }[] } } {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code, ...(this.details ? { details: this.details } : {}) } };
   }
 }
 

@@ -1,69 +1,19 @@
 /** `rft sft` (stage 1) and `rft train` (stage 2, GRPO-family RFT). Flags derive from src/train/config. */
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
+import type { TransformerPolicy } from '../../model/policy.js';
 import { addConfigFlags, configFromFlags } from '../flags.js';
 import { CliError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { rftFields } from '../../train/config/rft.js';
 import { sftFields } from '../../train/config/sft.js';
-import { loadRows, makePolicy, makeScorer, type Scorer } from '../../train/setup.js';
-import { runRftLoop, type RftLoopConfig } from '../../train/grpo/trainer.js';
-import { runSft, type SftConfig } from '../../train/sft/trainer.js';
-import { writeReport } from '../../train/report.js';
-import { fromSft } from '../../data/index.js';
-import type { Row } from '../../contracts/row.js';
+import { prepareRunOut } from '../run-out.js';
+import { agentSource } from '../agent-source.js';
+import { makeFleet, rolloutServers, type Fleet } from '../fleet.js';
+import { runRftFromConfig, runSftFromConfig } from '../../train/run-config.js';
 import type { HeldoutResult } from '../../train/evaluate.js';
 
-type Cfg = Record<string, any>;
-
-export function rftLoopConfig(c: Cfg): RftLoopConfig {
-  return {
-    rolloutsPerPrompt: c.rolloutsPerPrompt,
-    promptsPerStep: c.promptsPerStep,
-    temperature: c.temperature,
-    topP: c.topP,
-    topK: c.topK,
-    maxNewTokens: c.maxNewTokens,
-    policyUpdates: c.policyUpdates,
-    miniBatches: c.miniBatches,
-    rewardScaling: c.rewardScaling,
-    maskTruncated: c.maskTruncated,
-    dropZeroVarianceGroups: c.dropZeroVarianceGroups,
-    maxGradNorm: c.maxGradNorm,
-    weightDecay: c.weightDecay,
-    loss: {
-      lossType: c.lossType,
-      importanceSampling: c.importanceSampling,
-      epsilonLow: c.clipEpsilonLow,
-      epsilonHigh: c.clipEpsilonHigh,
-      klBeta: c.klBeta,
-      maxCompletionLength: c.maxNewTokens,
-    },
-    epochs: c.epochs,
-    steps: c.steps,
-    learningRate: c.learningRate,
-    schedule: c.schedule,
-    warmupSteps: c.warmupSteps,
-    seed: c.seed,
-    evalEvery: c.evalEvery,
-    evalSamples: c.evalSamples,
-    passThreshold: c.passThreshold,
-    checkpointEvery: c.checkpointEvery,
-  };
-}
-
-export function sftConfig(c: Cfg): SftConfig {
-  return {
-    epochs: c.epochs, batchSize: c.batchSize, maxLength: c.maxLength, learningRate: c.learningRate, schedule: c.schedule,
-    warmupSteps: c.warmupSteps, weightDecay: c.weightDecay, maxGradNorm: c.maxGradNorm, seed: c.seed, evalEvery: c.evalEvery,
-    maxNewTokens: c.maxNewTokens, passThreshold: c.passThreshold,
-  };
-}
-
-/** SFT rows as prompt rows with ground truth: the row's own when it has one, else the answer in its tags. */
-export function heldoutFromSft(rows: Row[]): Row[] {
-  return fromSft(rows, { keepGroundTruth: true }).rows;
-}
+export { rftLoopConfig, sftConfig, heldoutFromSft } from '../../train/run-config.js';
 
 export function describeEval(r: HeldoutResult): string {
   const f = (v: number) => (Number.isNaN(v) ? '–' : v.toFixed(3));
@@ -79,74 +29,75 @@ async function withUserErrors<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The agent options of a validated `rft train` config (src/train/config/agent.ts) for the policy it loaded. */
+export function agentOptions(c: Record<string, unknown>, policy: TransformerPolicy) {
+  return {
+    maxConcurrentRollouts: c.maxConcurrentRollouts as number,
+    rolloutTimeoutMs: c.rolloutTimeoutMs as number,
+    gatewayPort: c.gatewayPort as number,
+    gatewayApiKey: c.gatewayApiKey as string | undefined,
+    seed: c.seed as number,
+    contextLength: policy.model.config.maxPositionEmbeddings,
+    vocabSize: policy.model.config.vocabSize,
+    modelName: basename(resolve(c.model as string)),
+  };
+}
+
 export function register(program: Command): void {
   const train = program
     .command('train')
     .description('RFT (stage 2): sample, score with an evaluator, and update a LoRA adapter with GRPO-family losses')
-    .option('--resume', 'continue the run in --out from its last checkpoint');
+    .option('--resume', 'continue the run in --out from its last checkpoint (refused when any option that shapes the run differs)')
+    .option('--overwrite', 'replace the run already in --out');
   addConfigFlags(train, rftFields).action(async (opts: Record<string, unknown>) => {
     const c = configFromFlags(rftFields, opts, 'train');
+    const clearOut = prepareRunOut(c.out as string, { resume: opts.resume === true, overwrite: opts.overwrite === true, command: 'train' });
     await withUserErrors(async () => {
-      const trainRows = await loadRows(c.dataset as string, 'rft', '--dataset');
-      const heldout = c.evalDataset ? await loadRows(c.evalDataset as string, 'rft', '--eval-dataset') : undefined;
-      const scorer: Scorer = await makeScorer(c.evaluator as string, { timeoutMs: c.evaluatorTimeoutMs as number, concurrency: c.evaluatorConcurrency as number });
-      try {
-        const policy = makePolicy(c as never);
-        const progress = new Progress('rft train');
-        const result = await runRftLoop({
-          policy,
-          tokenizer: policy.chat,
-          score: scorer.score,
-          train: trainRows,
-          heldout,
-          config: rftLoopConfig(c),
-          recordedConfig: { model: resolve(c.model as string), adapter: c.adapter, dataset: resolve(c.dataset as string), evalDataset: c.evalDataset, evaluator: c.evaluator },
-          runDir: c.out as string,
-          saveAs: c.full ? 'model' : 'adapter',
-          resume: opts.resume === true,
-          onStep: (step, total, m) => progress.update(step, total, { reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean, 'tok/s': Math.round(m.sample_tokens_per_s) }),
-          onEval: (step, r) => progress.log(`held-out @ step ${step}: ${describeEval(r)}`),
-        });
-        progress.done();
-        console.log(`report: ${writeReport(c.out as string)}`);
-        console.log(c.full ? `model: ${resolve(c.out as string, 'model')}` : `adapter: ${resolve(c.out as string, 'adapter')}`);
-        if (result.initialEval && result.finalEval) console.log(`held-out pass@1 ${result.initialEval.pass1.toFixed(3)} → ${result.finalEval.pass1.toFixed(3)}`);
-      } finally {
-        await scorer.close();
-      }
+      const progress = new Progress('rft train');
+      let fleet: Fleet | undefined;
+      const { result, report, output } = await runRftFromConfig(c, {
+        resume: opts.resume === true,
+        beforeRun: clearOut,
+        makeSource: async (policy, trainRows) => {
+          if (c.agent && rolloutServers(c).length) throw new CliError('--agent and --rollout-server cannot be combined yet: agents sample through the in-process rollout gateway');
+          if (c.agent) return agentSource(c.agent as string, policy, policy.chat, agentOptions(c, policy));
+          fleet = makeFleet(c, policy, policy.chat, trainRows, policy.model.config.vocabSize) ?? undefined;
+          return fleet;
+        },
+        onStep: (step, total, m) =>
+          progress.update(step, total, {
+            reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean,
+            ...(c.agent ? { turns: m.turns_mean, 'tool err': m.tool_errors, invalid: m.invalid_fraction } : {}),
+            'tok/s': Math.round(m.sample_tokens_per_s),
+          }),
+        onEval: (step, r) => progress.log(`held-out @ step ${step}: ${describeEval(r)}`),
+      });
+      progress.done();
+      if (fleet) console.log(fleet.summary());
+      console.log(`report: ${report}`);
+      console.log(`${c.full ? 'model' : 'adapter'}: ${output}`);
+      if (result.initialEval && result.finalEval) console.log(`held-out pass@1 ${result.initialEval.pass1.toFixed(3)} → ${result.finalEval.pass1.toFixed(3)}`);
     });
   });
 
-  const sft = program.command('sft').description('SFT (stage 1): learn from teacher answers (loss on the answer tokens only), LoRA or full');
+  const sft = program
+    .command('sft')
+    .description('SFT (stage 1): learn from teacher answers (loss on the answer tokens only), LoRA or full')
+    .option('--overwrite', 'replace the run already in --out');
   addConfigFlags(sft, sftFields).action(async (opts: Record<string, unknown>) => {
     const c = configFromFlags(sftFields, opts, 'sft');
+    const clearOut = prepareRunOut(c.out as string, { overwrite: opts.overwrite === true, command: 'sft' });
     await withUserErrors(async () => {
-      const rows = await loadRows(c.dataset as string, 'sft', '--dataset');
-      const evalRows = c.eval ? await loadRows(c.eval as string, 'sft', '--eval') : undefined;
-      const scorer = c.evaluator ? await makeScorer(c.evaluator as string, { timeoutMs: 30000, concurrency: 4 }) : undefined;
-      try {
-        const policy = makePolicy(c as never);
-        const progress = new Progress('rft sft');
-        const result = await runSft({
-          policy,
-          tokenizer: policy.chat,
-          train: rows,
-          evalRows,
-          heldout: scorer && evalRows ? { rows: heldoutFromSft(evalRows), score: scorer.score } : undefined,
-          config: sftConfig(c),
-          recordedConfig: { model: resolve(c.model as string), dataset: resolve(c.dataset as string), eval: c.eval, evaluator: c.evaluator, full: c.full },
-          runDir: c.out as string,
-          saveAs: c.full ? 'model' : 'adapter',
-          onStep: (step, total, m) => progress.update(step, total, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s) }),
-          onEval: (step, r) => progress.log(`eval @ step ${step}: ${r.eval_loss !== undefined ? `loss ${r.eval_loss.toFixed(4)}  ` : ''}${r.heldout ? describeEval(r.heldout) : ''}`),
-        });
-        progress.done();
-        console.log(`report: ${writeReport(c.out as string)}`);
-        console.log(c.full ? `model: ${resolve(c.out as string, 'model')}` : `adapter: ${resolve(c.out as string, 'adapter')}`);
-        if (result.evalLoss !== undefined) console.log(`eval loss ${result.evalLoss.toFixed(4)}`);
-      } finally {
-        await scorer?.close();
-      }
+      const progress = new Progress('rft sft');
+      const { result, report, output } = await runSftFromConfig(c, {
+        beforeRun: clearOut,
+        onStep: (step, total, m) => progress.update(step, total, { loss: m.loss, lr: m.lr, 'tok/s': Math.round(m.tokens_per_s) }),
+        onEval: (step, r) => progress.log(`eval @ step ${step}: ${r.eval_loss !== undefined ? `loss ${r.eval_loss.toFixed(4)}  ` : ''}${r.heldout ? describeEval(r.heldout) : ''}`),
+      });
+      progress.done();
+      console.log(`report: ${report}`);
+      console.log(`${c.full ? 'model' : 'adapter'}: ${output}`);
+      if (result.evalLoss !== undefined) console.log(`eval loss ${result.evalLoss.toFixed(4)}`);
     });
   });
 }

@@ -6,6 +6,7 @@
 import type { Row } from '../../contracts/row.js';
 import type { ChatTokenizer } from '../../contracts/tokenizer.js';
 import type { PolicyEngine } from '../../contracts/policy-engine.js';
+import type { RolloutSource } from '../../rollout/source.js';
 import { learningRateAt, type Schedule } from '../schedule.js';
 import { join } from 'node:path';
 import { readFileSync, existsSync } from 'node:fs';
@@ -13,6 +14,10 @@ import { RunDir, writeDirAtomic, writeFileAtomic } from '../run-dir.js';
 import { evaluateHeldout, type HeldoutResult } from '../evaluate.js';
 import { grpoStep, stepSeed, type GrpoStepConfig, type StepMetrics } from './step.js';
 import type { ScoreFn } from './score.js';
+import { validateLossConfig } from './loss.js';
+import { validateAdvantageConfig } from './estimators.js';
+import type { Trajectory } from '../../contracts/trajectory.js';
+import type { EvaluationResult } from '../../contracts/evaluation.js';
 
 export interface RftLoopConfig extends GrpoStepConfig {
   promptsPerStep: number;
@@ -26,12 +31,19 @@ export interface RftLoopConfig extends GrpoStepConfig {
   evalSamples: number;
   passThreshold: number;
   checkpointEvery: number;
+  /** ProRL: every N steps the current policy becomes the KL reference (0: never). */
+  refResetEvery?: number;
 }
 
 export interface RftLoopInputs {
   policy: PolicyEngine;
   tokenizer: ChatTokenizer;
   score: ScoreFn;
+  /**
+   * Where training and held-out trajectories come from (an agent, a remote agent server);
+   * default single-turn sampling from `policy`. The caller owns it (and closes it).
+   */
+  source?: RolloutSource;
   train: Row[];
   heldout?: Row[];
   config: RftLoopConfig;
@@ -44,10 +56,28 @@ export interface RftLoopInputs {
   /** Called after each step (progress display). */
   onStep?: (step: number, total: number, m: StepMetrics) => void;
   onEval?: (step: number, r: HeldoutResult) => void;
+  /** Called after each step with its rollouts and their evaluations (a jobs store records them). */
+  onRollouts?: (step: number, rollouts: StepRollouts) => void;
+  /**
+   * Asked after each step (after onStep): 'pause' saves a checkpoint at this step and returns
+   * without the final adapter (resume continues exactly); 'stop' ends training here (early
+   * stop): checkpoint, final evaluation and adapter as if this were the last step.
+   */
+  control?: (step: number, m: StepMetrics) => 'continue' | 'pause' | 'stop';
+}
+
+export interface StepRollouts {
+  trajectories: Trajectory[];
+  results: EvaluationResult[];
+  rewards: Float64Array;
 }
 
 export interface RftLoopResult {
   steps: number;
+  /** Set when `control` paused the run: the step of the checkpoint it stopped at. */
+  pausedAt?: number;
+  /** Set when `control` stopped the run early: the last step taken. */
+  stoppedAt?: number;
   initialEval?: HeldoutResult;
   finalEval?: HeldoutResult;
 }
@@ -83,6 +113,9 @@ function epochOrder(n: number, seed: number, epoch: number): number[] {
 export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
   const c = inp.config;
   if (inp.train.length === 0) throw new Error('the training dataset has no rows');
+  // Cross-field problems (e.g. the unlikeliness reward with another estimator) before any work is done.
+  validateLossConfig(c.loss);
+  if (c.advantage) validateAdvantageConfig(c.advantage);
   const run = new RunDir(inp.runDir);
   const total = totalSteps(c, inp.train.length);
   let start = 0;
@@ -117,6 +150,7 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
       maxNewTokens: c.maxNewTokens,
       passThreshold: c.passThreshold,
       seed: evalSeed,
+      source: inp.source,
     });
     const { samples, ...summary } = r;
     run.appendJsonl('eval.jsonl', { step, ...summary });
@@ -130,22 +164,35 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
   for (let step = start; step < total; step++) {
     const rows = rowsForStep(inp.train, c.promptsPerStep, c.seed, step);
     const lr = learningRateAt(step, total, c.learningRate, c.schedule, c.warmupSteps);
-    const { metrics } = await grpoStep(inp.policy, inp.tokenizer, inp.score, rows, c, { seed: c.seed, step, lr });
+    const { metrics, trajectories, results, rewards } = await grpoStep(inp.policy, inp.tokenizer, inp.score, rows, c, { seed: c.seed, step, lr, source: inp.source });
     const done = step + 1;
     run.appendJsonl('metrics.jsonl', { step: done, ...metrics });
     inp.onStep?.(done, total, metrics);
-    const last = done === total;
+    inp.onRollouts?.(done, { trajectories, results, rewards });
+    const action = inp.control?.(done, metrics) ?? 'continue';
+    const last = done === total || action === 'stop';
+    if (c.refResetEvery && done % c.refResetEvery === 0 && !last) await resetReference(inp.policy);
     if (c.evalEvery > 0 && done % c.evalEvery === 0 && !last) await heldout(done);
-    if ((c.checkpointEvery > 0 && done % c.checkpointEvery === 0) || last) {
+    if ((c.checkpointEvery > 0 && done % c.checkpointEvery === 0) || last || action === 'pause') {
       await writeDirAtomic(run.checkpointDir(done), async (tmp) => {
         await inp.policy.saveTrainingState(tmp);
         writeFileAtomic(join(tmp, 'trainer_state.json'), JSON.stringify({ step: done, total_steps: total, seed: c.seed }) + '\n');
       });
     }
+    if (action === 'pause' && done < total) return { ...result, pausedAt: done };
+    if (action === 'stop') {
+      result.stoppedAt = done;
+      break;
+    }
   }
-  result.finalEval = await heldout(total);
+  result.finalEval = await heldout(result.stoppedAt ?? total);
   await writeDirAtomic(run.file(inp.saveAs ?? 'adapter'), (tmp) => inp.policy.saveAdapter(tmp));
   return result;
+}
+
+async function resetReference(policy: PolicyEngine): Promise<void> {
+  if (!policy.resetReference) throw new Error('refResetEvery: this policy engine cannot reset its reference (no resetReference())');
+  await policy.resetReference();
 }
 
 /** A resumed run must use the configuration it was started with, or its steps would not match. */
