@@ -1,15 +1,13 @@
 /** `rft sft` (stage 1) and `rft train` (stage 2, GRPO-family RFT). Flags derive from src/train/config. */
 import type { Command } from 'commander';
-import { basename, resolve } from 'node:path';
-import type { TransformerPolicy } from '../../model/policy.js';
 import { addConfigFlags, configFromFlags } from '../flags.js';
 import { CliError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { rftFields } from '../../train/config/rft.js';
 import { sftFields } from '../../train/config/sft.js';
 import { prepareRunOut } from '../run-out.js';
-import { agentSource } from '../agent-source.js';
-import { makeFleet, rolloutServers, type Fleet } from '../fleet.js';
+import { runSourceFor } from '../run-source.js';
+import type { Fleet } from '../fleet.js';
 import { runRftFromConfig, runSftFromConfig } from '../../train/run-config.js';
 import type { HeldoutResult } from '../../train/evaluate.js';
 
@@ -29,20 +27,6 @@ async function withUserErrors<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The agent options of a validated `rft train` config (src/train/config/agent.ts) for the policy it loaded. */
-export function agentOptions(c: Record<string, unknown>, policy: TransformerPolicy) {
-  return {
-    maxConcurrentRollouts: c.maxConcurrentRollouts as number,
-    rolloutTimeoutMs: c.rolloutTimeoutMs as number,
-    gatewayPort: c.gatewayPort as number,
-    gatewayApiKey: c.gatewayApiKey as string | undefined,
-    seed: c.seed as number,
-    contextLength: policy.model.config.maxPositionEmbeddings,
-    vocabSize: policy.model.config.vocabSize,
-    modelName: basename(resolve(c.model as string)),
-  };
-}
-
 export function register(program: Command): void {
   const train = program
     .command('train')
@@ -58,12 +42,7 @@ export function register(program: Command): void {
       const { result, report, output } = await runRftFromConfig(c, {
         resume: opts.resume === true,
         beforeRun: clearOut,
-        makeSource: async (policy, trainRows) => {
-          if (c.agent && rolloutServers(c).length) throw new CliError('--agent and --rollout-server cannot be combined yet: agents sample through the in-process rollout gateway');
-          if (c.agent) return agentSource(c.agent as string, policy, policy.chat, agentOptions(c, policy));
-          fleet = makeFleet(c, policy, policy.chat, trainRows, policy.model.config.vocabSize) ?? undefined;
-          return fleet;
-        },
+        makeSource: runSourceFor(c, (f) => (fleet = f)),
         onStep: (step, total, m) =>
           progress.update(step, total, {
             reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean,
