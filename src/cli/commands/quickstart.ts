@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { FULL_PLAN, SMALL_PLAN, runQuickstart, summaryTable, withOverrides } from '../quickstart.js';
 import { CliError } from '../errors.js';
+import { JsonTextError, parseJsonText } from '../../data/index.js';
 import { Progress } from '../progress.js';
 
 export function register(program: Command): void {
@@ -14,13 +15,17 @@ export function register(program: Command): void {
     .option('--small', 'a much smaller pipeline (a couple of minutes; what the test suite runs)')
     .option('--plan <file>', 'a JSON file overriding parts of the plan (e.g. {"rft": {"steps": 50}, "trainSize": 2000})')
     .option('--json', 'print summary.json as the last line')
-    .action(async (o: { out: string; small?: boolean; plan?: string; json?: boolean }) => {
+    .option('--fleet <n>', 'sample RFT\'s rollouts on N rft serve processes (one thread each) instead of in process (README "Scaling out")')
+    .option('--async', 'with --fleet: sample step t+1 while step t trains')
+    .action(async (o: { out: string; small?: boolean; plan?: string; json?: boolean; fleet?: string; async?: boolean }) => {
+      const fleet = o.fleet === undefined ? undefined : Number(o.fleet);
+      if (fleet !== undefined && !(Number.isInteger(fleet) && fleet >= 1 && fleet <= 16)) throw new CliError(`--fleet must be an integer in [1, 16], got "${o.fleet}"`);
       let plan = o.small ? SMALL_PLAN : FULL_PLAN;
       if (o.plan) {
         try {
-          plan = withOverrides(plan, JSON.parse(readFileSync(o.plan, 'utf8')));
+          plan = withOverrides(plan, parseJsonText(readFileSync(o.plan, 'utf8'), o.plan) as Record<string, unknown>);
         } catch (e) {
-          throw new CliError(`--plan ${o.plan}: ${(e as Error).message}`);
+          throw new CliError(e instanceof JsonTextError ? `--plan ${e.message}` : `--plan ${o.plan}: ${(e as Error).message}`);
         }
       }
       let bar: Progress | undefined;
@@ -35,7 +40,7 @@ export function register(program: Command): void {
           }
           bar!.update(step, total, { reward: m.reward_mean, entropy: m.entropy, len: m.completion_len_mean, 'sample tok/s': Math.round(m.sample_tokens_per_s) });
         },
-      });
+      }, { fleet, async: o.async === true });
       const summary = await run.catch((e: Error) => {
         bar?.done();
         throw new CliError(e.message, 1);
