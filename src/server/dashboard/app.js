@@ -314,6 +314,7 @@ async function jobView(view, name) {
   };
 
   const act = (verb) => async () => { try { job = await api('POST', `/v1/${name}:${verb}`, {}); drawHead(); } catch (e) { toast(e); } };
+  let deployed = false;
   const drawHead = () => {
     const p = job.jobProgress;
     const done = job.state === 'JOB_STATE_COMPLETED' || job.state === 'JOB_STATE_EARLY_STOPPED';
@@ -324,7 +325,7 @@ async function jobView(view, name) {
         h('button', { id: 'pause', disabled: !RUNNING.includes(job.state) || name.includes(SFT), onclick: act('pause') }, 'Pause'),
         h('button', { id: 'resume', disabled: !['JOB_STATE_PAUSED', 'JOB_STATE_FAILED'].includes(job.state), onclick: act('resume') }, 'Resume'),
         h('button', { id: 'cancel', disabled: !RUNNING.includes(job.state) && job.state !== 'JOB_STATE_PAUSED', onclick: act('cancel') }, 'Cancel'),
-        h('button', { id: 'deploy', class: 'primary', disabled: !done, onclick: async () => { try { await api('POST', `${A()}/deployments`, { job: name }); await drawPlayground(); } catch (e) { toast(e); } } }, 'Deploy'),
+        h('button', { id: 'deploy', class: 'primary', disabled: !done || deployed, onclick: async () => { try { await api('POST', `${A()}/deployments`, { job: name }); await drawPlayground(); } catch (e) { toast(e); } } }, 'Deploy'),
         h('button', { id: 'download', disabled: !done, onclick: () => downloadTar(name, 'final') }, 'Download adapter'),
         h('a', { href: '#/' }, 'all jobs')),
       h('details', {}, h('summary', {}, 'spec'), h('pre', { class: 'report' }, JSON.stringify({ dataset: job.dataset, evaluator: job.evaluator, evaluatorVersion: job.evaluatorVersion, trainingConfig: job.trainingConfig, inferenceParameters: job.inferenceParameters, lossConfig: job.lossConfig }, null, 2))));
@@ -369,6 +370,10 @@ async function jobView(view, name) {
 
   const drawPlayground = async () => {
     const deps = (await api('GET', `${A()}/deployments`)).deployments.filter((d) => d.job === name);
+    if (deployed !== deps.length > 0) {
+      deployed = deps.length > 0;
+      drawHead();
+    }
     if (!deps.length) return play.replaceChildren(h('p', { class: 'muted' }, 'Deploy the job to chat with it.'));
     const model = deps[0].model;
     const convo = [];
