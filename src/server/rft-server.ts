@@ -20,6 +20,8 @@ import { JobStore, type JobRecord } from '../jobs/store.js';
 import { JobRunner } from '../jobs/runner.js';
 import { JobsError } from '../jobs/errors.js';
 import { jobOutput } from '../jobs/service.js';
+import { BUILTINS } from '../evaluators/index.js';
+import { serveDashboard } from './dashboard.js';
 
 export interface RftServerOptions {
   dataDir: string;
@@ -106,6 +108,11 @@ export class RftServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/health') return this.sendJson(res, 200, { status: 'ok', jobsRunning: this.store.jobsInState('JOB_STATE_RUNNING').length, deployments: this.store.deployments().length, auth: this.keyless ? 'none (loopback only)' : 'api-key' });
     if (path === '/openapi.json' && req.method === 'GET') return this.sendJson(res, 200, openApiDocument());
+    if (path === '/' && req.method === 'GET') {
+      res.writeHead(302, { location: '/dashboard/' });
+      return void res.end();
+    }
+    if ((path === '/dashboard' || path.startsWith('/dashboard/')) && req.method === 'GET') return serveDashboard(res, url.pathname);
     if (!path.startsWith('/v1/')) throw notFound(`no route ${req.method} ${path}`, null, 'unknown_url');
     const pathAccount = /^\/v1\/accounts\/([^/]+)/.exec(path)?.[1];
     const account = this.authenticate(req, pathAccount);
@@ -121,6 +128,8 @@ export class RftServer {
       if (await handleJobsApi(ctx, req, res, path, url.searchParams, account!)) return;
     }
     // OpenAI-compatible inference for deployments
+    if (path === '/v1/builtinEvaluators' && req.method === 'GET')
+      return this.sendJson(res, 200, { evaluators: Object.entries(BUILTINS).map(([name, b]) => ({ name, description: b.description })) });
     if (path === '/v1/models' && req.method === 'GET') return this.sendJson(res, 200, { object: 'list', data: this.models(account) });
     if ((path === '/v1/chat/completions' || path === '/v1/completions') && req.method === 'POST') {
       const body = await this.readJson(req);
