@@ -1,0 +1,83 @@
+/**
+ * The dashboard's files, served by `rft server` at `/` and `/dashboard/…`: plain HTML, CSS and
+ * ES modules from src/server/dashboard/ (no build step, no CDN) plus uPlot's dist files from the
+ * installed `uplot` package. The dashboard is a client of the jobs REST API and nothing more;
+ * `/dashboard/meta.json` only tells it what it cannot discover through the API (the built-in
+ * evaluator names).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BUILTINS } from '../evaluators/registry.js';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+};
+
+/** src/server/dashboard, found from this module whether it runs compiled (dist/src/server) or from source. */
+export function dashboardDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const cand = join(dir, 'src', 'server', 'dashboard');
+    if (existsSync(join(cand, 'index.html'))) return cand;
+    const here = join(dir, 'dashboard');
+    if (existsSync(join(here, 'index.html')) && existsSync(join(here, 'js'))) return here;
+    dir = dirname(dir);
+  }
+  throw new Error('the dashboard files (src/server/dashboard/index.html) are missing from the package');
+}
+
+function vendorFile(name: string): string | undefined {
+  const require = createRequire(import.meta.url);
+  const files: Record<string, string> = { 'uPlot.iife.min.js': 'uplot/dist/uPlot.iife.min.js', 'uPlot.min.css': 'uplot/dist/uPlot.min.css' };
+  const spec = files[name];
+  if (!spec) return undefined;
+  try {
+    return require.resolve(spec);
+  } catch {
+    return undefined;
+  }
+}
+
+let root: string | undefined;
+
+/** Serves the dashboard for GET `/`, `/dashboard` and `/dashboard/…`; returns false for any other path. */
+export function handleDashboard(req: IncomingMessage, res: ServerResponse, path: string, meta: () => Record<string, unknown>): boolean {
+  if (path !== '/' && path !== '/dashboard' && !path.startsWith('/dashboard/')) return false;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end(`${req.method} is not allowed on ${path}`);
+    return true;
+  }
+  if (path === '/') {
+    res.writeHead(302, { location: '/dashboard/' }).end();
+    return true;
+  }
+  if (path === '/dashboard/meta.json') {
+    const text = JSON.stringify({ builtinEvaluators: Object.entries(BUILTINS).map(([name, e]) => ({ name, description: e.description })), ...meta() });
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }).end(text);
+    return true;
+  }
+  root ??= dashboardDir();
+  const rel = path === '/dashboard' ? 'index.html' : decodeURIComponent(path.slice('/dashboard/'.length)) || 'index.html';
+  let file: string | undefined;
+  if (rel.startsWith('vendor/')) file = vendorFile(rel.slice('vendor/'.length));
+  else {
+    const p = normalize(join(root, rel));
+    if (p.startsWith(root + sep) && existsSync(p) && statSync(p).isFile()) file = p;
+  }
+  if (!file) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`no dashboard file ${rel}`);
+    return true;
+  }
+  const body = readFileSync(file);
+  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length, 'cache-control': 'no-cache' });
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return true;
+}
