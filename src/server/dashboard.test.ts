@@ -36,6 +36,8 @@ if (skip) process.stderr.write(`dashboard.test: SKIPPED — ${skip}\n`);
 
 const dir = tmp('rft-dashboard-');
 const shots = process.env.RFT_SCREENSHOTS ?? join(dir, 'screenshots');
+// screenshots for the README (RFT_SCREENSHOTS set) train longer so that the curves show a shape
+const STEPS = process.env.RFT_SCREENSHOTS ? 16 : 3;
 mkdirSync(shots, { recursive: true });
 let srv: ServerProcess;
 let browser: import('playwright-core').Browser | undefined;
@@ -121,7 +123,8 @@ test('create a job through the form, watch it complete with live curves, open a 
   await page.click('text=Create an evaluator');
   await page.fill('#evaluator-id', 'varied');
   await page.selectOption('#evaluator-kind', 'js');
-  await page.fill('#evaluator-spec', VARIED_EVALUATOR(0));
+  // slow enough (per rollout) that the job page sees the steps arrive one by one
+  await page.fill('#evaluator-spec', VARIED_EVALUATOR(150));
   await page.click('#create-evaluator');
   await page.waitForSelector('#evaluator-report .ok');
   assert.equal(await page.inputValue('#evaluator'), 'accounts/acme/evaluators/varied');
@@ -133,7 +136,7 @@ test('create a job through the form, watch it complete with live curves, open a 
   assert.deepEqual(scores.map(Number), responses.map((r) => (r.length % 4) / 3).map((s) => Number(s.toFixed(3))));
 
   // a spec with a problem is refused with its path, and nothing is created
-  await page.fill('#steps', '3');
+  await page.fill('#steps', String(STEPS));
   await page.click('#launch');
   await page.waitForSelector('#launch-result .issues');
   assert.match(await page.textContent('#launch-result') as string, /trainingConfig\.baseModel/);
@@ -151,14 +154,25 @@ test('create a job through the form, watch it complete with live curves, open a 
   await page.click('#launch');
   await page.waitForURL(/#\/job\/reinforcementFineTuningJobs\/ui1/);
   const name = 'accounts/acme/reinforcementFineTuningJobs/ui1';
+  // record every point count the reward chart shows, to see it grow while the job runs
+  await page.evaluate(() => {
+    const w = globalThis as any;
+    w.seenPoints = [];
+    w.seenTimer = setInterval(() => {
+      const n = document.querySelector('#curves [data-chart="reward"]')?.dataset.points;
+      if (n !== undefined && w.seenPoints.at(-1) !== n) w.seenPoints.push(n);
+    }, 10);
+  });
   assert.equal(await terminalState(page), 'JOB_STATE_COMPLETED');
+  await page.waitForSelector(`[data-chart="reward"][data-points="${STEPS}"]`);
+  const seen: string[] = await page.evaluate(() => (globalThis as any).seenPoints);
+  assert.ok(seen.map(Number).some((n) => n > 0 && n < STEPS), `the curves grew over SSE while the job ran (point counts seen: ${seen.join(', ')})`);
 
   // the live curves hold every step the API has
   const metrics = (await call(srv.url, 'GET', `/v1/${name}/metrics`)).body.metrics;
-  assert.equal(metrics.length, 3);
-  await page.waitForSelector('[data-chart="reward"][data-points="3"]');
+  assert.equal(metrics.length, STEPS);
   for (const title of ['KL', 'entropy', 'clip fractions', 'completion length', 'zero-variance / invalid / truncated fractions', 'time split (s per step)'])
-    assert.equal(await page.getAttribute(`#curves [data-chart="${title}"]`, 'data-points'), '3', title);
+    assert.equal(await page.getAttribute(`#curves [data-chart="${title}"]`, 'data-points'), String(STEPS), title);
   assert.ok(await page.locator('#curves [data-chart="reward"] .u-legend').textContent().then((t) => /reward\/parity/.test(t!)), 'each reward component has a curve');
   const evals = (await call(srv.url, 'GET', `/v1/${name}/evaluations`)).body.evaluations;
   assert.ok(evals.length >= 2);
@@ -169,7 +183,7 @@ test('create a job through the form, watch it complete with live curves, open a 
   await page.click('[data-tab="rollouts"]');
   await page.selectOption('#rollout-order', 'score desc');
   await page.waitForFunction(() => document.querySelectorAll('#rollouts tbody tr.click').length === 6);
-  const api = (await call(srv.url, 'GET', `/v1/${name}/rollouts?step=3&orderBy=score%20desc`)).body.rollouts;
+  const api = (await call(srv.url, 'GET', `/v1/${name}/rollouts?step=${STEPS}&orderBy=score%20desc`)).body.rollouts;
   assert.equal(api.length, 6, '2 prompts × 3 candidates');
   await page.click('#rollouts tbody tr.click >> nth=0');
   await page.waitForSelector('#conversation .msg.assistant');
@@ -225,7 +239,8 @@ test('create a job through the form, watch it complete with live curves, open a 
   assert.ok(!fields.includes('dataset'), 'identical fields are hidden');
   assert.deepEqual(diff.find((r) => r[0] === 'trainingConfig.learningRate')!.slice(1), ['0.05', '0.01']);
   const rewardChart = page.locator('#compare-curves [data-chart="reward_mean"]');
-  assert.equal(await rewardChart.getAttribute('data-points'), '3', 'overlaid on the union of steps');
+  assert.equal(await rewardChart.getAttribute('data-points'), String(STEPS), 'overlaid on the union of steps');
+  assert.ok(await page.locator('#compare-heldout [data-chart="held-out pass1"]').count(), 'held-out curves are compared too');
   await page.screenshot({ path: join(shots, 'dashboard-compare.png'), fullPage: true });
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   await page.close();
@@ -264,4 +279,35 @@ test('a server that requires API keys: the dashboard asks for one, refuses a wro
   } finally {
     await keyed.stop();
   }
+});
+
+test('a conversation with tool calls renders as text: hostile model output is never HTML', { skip, timeout: 30_000 }, async () => {
+  const page = await browser!.newPage();
+  await page.goto(`${srv.url}/dashboard/`);
+  const out = await page.evaluate(async () => {
+    const { renderMessages } = await import('/dashboard/js/conversation.js' as string);
+    const box = document.createElement('div');
+    box.append(...renderMessages([
+      { role: 'user', content: 'What is the weather in Paris?' },
+      { role: 'assistant', content: '<img src=x onerror="window.pwned=1">', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: [{ type: 'text', text: '18 C, sunny' }] },
+    ]));
+    document.body.append(box);
+    await new Promise((r) => setTimeout(r, 50));
+    return {
+      roles: [...box.querySelectorAll('.msg')].map((m: any) => m.dataset.role),
+      images: box.querySelectorAll('img').length,
+      pwned: (globalThis as any).pwned ?? 0,
+      assistant: box.querySelector('.msg.assistant .content')?.textContent,
+      call: box.querySelector('.tool-call')?.textContent,
+      tool: box.querySelector('.msg.tool')?.textContent,
+    };
+  });
+  assert.deepEqual(out.roles, ['user', 'assistant', 'tool']);
+  assert.equal(out.images, 0);
+  assert.equal(out.pwned, 0);
+  assert.equal(out.assistant, '<img src=x onerror="window.pwned=1">');
+  assert.match(out.call!, /get_weather \(call_1\)\{\n  "city": "Paris"\n\}/);
+  assert.match(out.tool!, /result of call_1.*18 C, sunny/s);
+  await page.close();
 });

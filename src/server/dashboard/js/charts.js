@@ -27,8 +27,9 @@ export function lineChart(parent, title, labels, { height = 190, yRange } = {}) 
     const opts = {
       width: width(),
       height,
-      scales: { x: { time: false }, ...(yRange ? { y: { range: yRange } } : {}) },
-      axes: [{ label: 'step', size: 34 }, { size: 52 }],
+      scales: { x: { time: false }, y: { range: yRange ?? flatSafe } },
+      // steps are integers: no tick at 1.5
+      axes: [{ label: 'step', size: 34, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }, { size: 56 }],
       series: [{ label: 'step' }, ...labels.map((l, i) => ({ label: l, stroke: color(i), width: 1.6, spanGaps: true, points: { size: 4 } }))],
       legend: { live: true },
     };
@@ -47,6 +48,17 @@ export function lineChart(parent, title, labels, { height = 190, yRange } = {}) 
     },
   };
   return api;
+}
+
+/** uPlot's y range, except that a constant series (an all-zero KL) gets a narrow band around its value, not 0..100. */
+function flatSafe(_u, min, max) {
+  if (min === null || max === null) return [0, 1];
+  if (min === max) {
+    const pad = Math.abs(min) > 0 ? Math.abs(min) * 0.1 : 1;
+    return [min - pad, max + pad];
+  }
+  const pad = (max - min) * 0.08;
+  return [min - pad, max + pad];
 }
 
 /** The value of `key` in each row (NaN and missing → null). */

@@ -1,7 +1,7 @@
 // Compare runs: pick jobs, see their curves overlaid (one chart per metric, one line per job) and
 // the differences between their configurations.
 import { acct, allMetrics, api, listAll } from './api.js';
-import { alignRuns, lineChart, metricPanels } from './charts.js';
+import { alignRuns, HELDOUT_KEYS, lineChart, metricPanels } from './charts.js';
 import { clear, errorBox, h, jobHref, shortName } from './ui.js';
 
 /** Flattens a JSON object to dotted paths → values (arrays as JSON). */
@@ -40,6 +40,15 @@ export async function comparePage(main, _m, params) {
         if (cols.every((c) => c.every((v) => v === null))) continue;
         lineChart(grid, key, labels).set(xs, cols);
       }
+    const evals = await Promise.all(chosen.map((n) => api('GET', `/v1/${n}/evaluations`).then((r) => r.evaluations || [])));
+    if (evals.some((e) => e.length)) {
+      const held = h('div', { class: 'grid', id: 'compare-heldout' });
+      out.append(h('h2', {}, 'Held-out evaluation'), held);
+      for (const key of HELDOUT_KEYS) {
+        const { xs, cols } = alignRuns(evals, key);
+        if (!cols.every((c) => c.every((v) => v === null))) lineChart(held, `held-out ${key}`, labels).set(xs, cols);
+      }
+    }
     const flat = jobs.map((j) => flatten(Object.fromEntries(Object.entries(j).filter(([k]) => !NOT_CONFIG.has(k)))));
     const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
     const differs = (k) => new Set(flat.map((f) => f[k])).size > 1;

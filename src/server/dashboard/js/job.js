@@ -37,7 +37,7 @@ export async function jobPage(main, [collection, id, tab = 'curves']) {
         canResume ? h('button', { type: 'button', id: 'resume', onclick: act('resume') }, 'Resume') : null,
         canCancel ? h('button', { type: 'button', id: 'cancel', onclick: act('cancel') }, 'Cancel') : null,
         DONE.includes(job.state) ? h('button', { type: 'button', class: 'primary', id: 'deploy', onclick: deploy }, 'Deploy') : null),
-      job.displayName ? h('div', { class: 'muted' }, job.displayName) : null,
+      job.displayName && job.displayName !== shortName(name) ? h('div', { class: 'muted' }, job.displayName) : null,
       job.status?.message ? h('div', { class: job.state === 'JOB_STATE_FAILED' ? 'error' : 'muted', id: 'status-message' }, job.status.message) : null);
     head.dataset.state = job.state;
   };
