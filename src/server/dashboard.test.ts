@@ -78,10 +78,14 @@ test('the dashboard is served from the package: / redirects, index, modules and 
   assert.equal((await fetch(`${srv.url}/dashboard/%2e%2e%2f%2e%2e%2fpackage.json`)).status, 404);
   assert.equal((await fetch(`${srv.url}/dashboard/vendor/package.json`)).status, 404);
   assert.equal((await fetch(`${srv.url}/dashboard/`, { method: 'POST' })).status, 405);
-  const meta = (await call(srv.url, 'GET', '/dashboard/meta.json')).body;
-  assert.ok(meta.builtinEvaluators.some((b: any) => b.name === 'countdown' && b.description), 'built-in evaluators are listed');
-  assert.equal(meta.auth, 'none');
+  assert.equal((await fetch(`${srv.url}/dashboard/js/nope.js`)).status, 404);
 });
+
+/** A full-page screenshot from the top (so the sticky header sits where it belongs). */
+async function shot(page: import('playwright-core').Page, file: string): Promise<void> {
+  await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+  await page.screenshot({ path: join(shots, file), fullPage: true });
+}
 
 /** Waits until the job's header shows a terminal state; returns it. */
 async function terminalState(page: import('playwright-core').Page): Promise<string> {
@@ -134,6 +138,15 @@ test('create a job through the form, watch it complete with live curves, open a 
   await page.waitForSelector('#preview-result table');
   const scores = await page.locator('#preview-result tbody tr td:nth-child(3)').allTextContents();
   assert.deepEqual(scores.map(Number), responses.map((r) => (r.length % 4) / 3).map((s) => Number(s.toFixed(3))));
+  // a built-in previews by its name: row 1's answer is 1, row 2's is 3
+  await page.selectOption('#evaluator', 'exact');
+  await page.fill('#preview-responses', '<answer>1</answer>\n<answer>4</answer>');
+  await page.click('#preview');
+  await page.waitForSelector('#preview-result table');
+  const exact = (await page.locator('#preview-result tbody tr td:nth-child(3)').allTextContents()).map(Number);
+  assert.equal(exact[0], 1);
+  assert.ok(exact[1]! < 1, `a wrong answer scores below 1 (${exact[1]})`);
+  await page.selectOption('#evaluator', 'accounts/acme/evaluators/varied');
 
   // a spec with a problem is refused with its path, and nothing is created
   await page.fill('#steps', String(STEPS));
@@ -151,6 +164,7 @@ test('create a job through the form, watch it complete with live curves, open a 
   await page.fill('#candidates', '3');
   await page.check('#eval-carveout');
   await page.fill('#extra-config', '{"evalSamples": 2, "evalEvery": 1}');
+  await shot(page, 'new-job.png');
   await page.click('#launch');
   await page.waitForURL(/#\/job\/reinforcementFineTuningJobs\/ui1/);
   const name = 'accounts/acme/reinforcementFineTuningJobs/ui1';
@@ -177,7 +191,7 @@ test('create a job through the form, watch it complete with live curves, open a 
   const evals = (await call(srv.url, 'GET', `/v1/${name}/evaluations`)).body.evaluations;
   assert.ok(evals.length >= 2);
   await page.waitForSelector(`#heldout [data-points="${evals.length}"]`);
-  await page.screenshot({ path: join(shots, 'dashboard-job.png'), fullPage: true });
+  await shot(page, 'job.png');
 
   // rollouts of the last step, best first; the detail view shows what the API stored
   await page.click('[data-tab="rollouts"]');
@@ -192,7 +206,7 @@ test('create a job through the form, watch it complete with live curves, open a 
   const assistant = api[0].messages.at(-1).content as string;
   assert.deepEqual(await page.locator('#conversation .msg.assistant .content').allTextContents(), assistant ? [assistant] : []);
   assert.match(await page.textContent('#conversation .msg.user') as string, /Add \d+ and \d+\./);
-  await page.screenshot({ path: join(shots, 'dashboard-rollout.png'), fullPage: true });
+  await shot(page, 'rollout.png');
 
   await page.click('[data-tab="logs"]');
   await page.waitForSelector('#logs div');
@@ -215,7 +229,7 @@ test('create a job through the form, watch it complete with live curves, open a 
   const ref = await openai.chat.completions.create({ model: 'accounts/acme/models/ui1', messages: [{ role: 'user', content: 'Add 2 and 3.' }], max_tokens: 8, temperature: 0 });
   assert.equal(shown, ref.choices[0]!.message.content ?? '');
   assert.equal(await page.getAttribute('#chat', 'data-finish'), ref.choices[0]!.finish_reason);
-  await page.screenshot({ path: join(shots, 'dashboard-playground.png'), fullPage: true });
+  await shot(page, 'playground.png');
 
   // a second run with another learning rate, through the API; compare shows both and the diff
   const spec = (await call(srv.url, 'GET', `/v1/${name}`)).body;
@@ -229,6 +243,9 @@ test('create a job through the form, watch it complete with live curves, open a 
   await page.waitForSelector('#jobs tr[data-job$="/ui2"] >> text=COMPLETED');
   const listed = await page.locator('#jobs tbody tr').count();
   assert.equal(listed, 2);
+  const rewardCell = await page.textContent('#jobs tr[data-job$="/ui1"] td:nth-child(6)');
+  assert.equal(Number(rewardCell), Number(metrics.at(-1).reward_mean.toFixed(3)), 'the list shows the last step\'s reward');
+  await shot(page, 'jobs.png');
   await page.check('#jobs tr[data-job$="/ui1"] input[type=checkbox]');
   await page.check('#jobs tr[data-job$="/ui2"] input[type=checkbox]');
   await page.click('text=Compare selected');
@@ -241,7 +258,7 @@ test('create a job through the form, watch it complete with live curves, open a 
   const rewardChart = page.locator('#compare-curves [data-chart="reward_mean"]');
   assert.equal(await rewardChart.getAttribute('data-points'), String(STEPS), 'overlaid on the union of steps');
   assert.ok(await page.locator('#compare-heldout [data-chart="held-out pass1"]').count(), 'held-out curves are compared too');
-  await page.screenshot({ path: join(shots, 'dashboard-compare.png'), fullPage: true });
+  await shot(page, 'compare.png');
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   await page.close();
 });

@@ -1,16 +1,15 @@
 /**
  * The dashboard's files, served by `rft server` at `/` and `/dashboard/…`: plain HTML, CSS and
  * ES modules from src/server/dashboard/ (no build step, no CDN) plus uPlot's dist files from the
- * installed `uplot` package. The dashboard is a client of the jobs REST API and nothing more;
- * `/dashboard/meta.json` only tells it what it cannot discover through the API (the built-in
- * evaluator names).
+ * installed `uplot` package. The dashboard is a client of the jobs REST API and nothing more
+ * (it learns whether keys are needed from `/health`, the built-in evaluators from
+ * `/v1/builtinEvaluators`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BUILTINS } from '../evaluators/registry.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -49,7 +48,7 @@ function vendorFile(name: string): string | undefined {
 let root: string | undefined;
 
 /** Serves the dashboard for GET `/`, `/dashboard` and `/dashboard/…`; returns false for any other path. */
-export function handleDashboard(req: IncomingMessage, res: ServerResponse, path: string, meta: () => Record<string, unknown>): boolean {
+export function handleDashboard(req: IncomingMessage, res: ServerResponse, path: string): boolean {
   if (path !== '/' && path !== '/dashboard' && !path.startsWith('/dashboard/')) return false;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end(`${req.method} is not allowed on ${path}`);
@@ -57,11 +56,6 @@ export function handleDashboard(req: IncomingMessage, res: ServerResponse, path:
   }
   if (path === '/') {
     res.writeHead(302, { location: '/dashboard/' }).end();
-    return true;
-  }
-  if (path === '/dashboard/meta.json') {
-    const text = JSON.stringify({ builtinEvaluators: Object.entries(BUILTINS).map(([name, e]) => ({ name, description: e.description })), ...meta() });
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }).end(text);
     return true;
   }
   root ??= dashboardDir();

@@ -241,3 +241,9 @@ test('a data directory that cannot be written gives a 507 in the one error shape
     await s.stop();
   }
 });
+
+test('without API keys the server refuses to listen beyond loopback, saying how to create a key', () => {
+  const r = spawnSync(process.execPath, [CLI, 'server', '--host', '0.0.0.0', '--port', '0', '--data', join(dir, 'open')], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0 without API keys: create one with `rft server keys create/);
+});

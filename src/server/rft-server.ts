@@ -23,6 +23,7 @@ import { JobStore, type JobRecord } from '../jobs/store.js';
 import { JobRunner } from '../jobs/runner.js';
 import { JobsError } from '../jobs/errors.js';
 import { jobOutput } from '../jobs/service.js';
+import { BUILTINS } from '../evaluators/index.js';
 
 export interface RftServerOptions {
   dataDir: string;
@@ -109,7 +110,7 @@ export class RftServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/health') return this.sendJson(res, 200, { status: 'ok', jobsRunning: this.store.jobsInState('JOB_STATE_RUNNING').length, deployments: this.store.deployments().length, auth: this.keyless ? 'none (loopback only)' : 'api-key' });
     if (path === '/openapi.json' && req.method === 'GET') return this.sendJson(res, 200, openApiDocument());
-    if (handleDashboard(req, res, path, () => ({ auth: this.keyless ? 'none' : 'api-key' }))) return;
+    if (handleDashboard(req, res, path)) return;
     if (!path.startsWith('/v1/')) throw notFound(`no route ${req.method} ${path}`, null, 'unknown_url');
     const pathAccount = /^\/v1\/accounts\/([^/]+)/.exec(path)?.[1];
     const account = this.authenticate(req, pathAccount);
@@ -127,6 +128,8 @@ export class RftServer {
       if (await handleJobsApi(ctx, req, res, path, url.searchParams, account!)) return;
     }
     // OpenAI-compatible inference for deployments
+    if (path === '/v1/builtinEvaluators' && req.method === 'GET')
+      return this.sendJson(res, 200, { evaluators: Object.entries(BUILTINS).map(([name, b]) => ({ name, description: b.description })) });
     if (path === '/v1/models' && req.method === 'GET') return this.sendJson(res, 200, { object: 'list', data: this.models(account) });
     if ((path === '/v1/chat/completions' || path === '/v1/completions') && req.method === 'POST') {
       const body = await this.readJson(req);

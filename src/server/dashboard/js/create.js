@@ -2,7 +2,7 @@
 // evaluator (pick one, or create one from a built-in name, a spec or a module, and preview it on
 // the dataset's rows with responses you type), the main job fields, and launch. Everything goes
 // through the same REST calls as the CLI; a refused spec shows every problem with its path.
-import { acct, api, listAll } from './api.js';
+import { acct, api, auth, listAll } from './api.js';
 import { clear, errorBox, fmt, h, jobHref, shortName } from './ui.js';
 
 function field(label, input) {
@@ -14,8 +14,7 @@ function num(id, value, attrs = {}) {
 }
 
 export async function createPage(main) {
-  const [datasets, evaluators] = await Promise.all([listAll(acct('/datasets'), 'datasets'), listAll(acct('/evaluators'), 'evaluators')]);
-  const builtins = window.rftMeta?.builtinEvaluators ?? [];
+  const [datasets, evaluators, builtins] = await Promise.all([listAll(acct('/datasets'), 'datasets'), listAll(acct('/evaluators'), 'evaluators'), api('GET', '/v1/builtinEvaluators').then((r) => r.evaluators)]);
 
   // ---- dataset
   const dsSelect = h('select', { id: 'dataset' });
@@ -96,13 +95,16 @@ export async function createPage(main) {
   };
   const responses = h('textarea', { id: 'preview-responses', rows: 3, placeholder: 'one response per line: line i answers row i of the dataset' });
   const previewOut = h('div', { id: 'preview-result' });
+  evSelect.addEventListener('change', () => clear(previewOut));
   const preview = async () => {
     clear(previewOut);
-    if (!evSelect.value.startsWith('accounts/')) return clear(previewOut, h('span', { class: 'error' }, 'preview runs an evaluator resource: create one from the built-in name first (below)'));
+    if (!evSelect.value) return clear(previewOut, h('span', { class: 'error' }, 'pick an evaluator first'));
     if (!dsSelect.value) return clear(previewOut, h('span', { class: 'error' }, 'pick or upload a dataset first'));
     const lines = responses.value.split('\n').filter((l) => l.length);
     try {
-      const r = await api('POST', `/v1/${evSelect.value}:preview`, { dataset: dsSelect.value, responses: lines });
+      // a built-in is previewed by its name under the account's evaluators
+      const ev = evSelect.value.startsWith('accounts/') ? evSelect.value : `accounts/${auth.account}/evaluators/${evSelect.value}`;
+      const r = await api('POST', `/v1/${ev}:preview`, { dataset: dsSelect.value, responses: lines });
       const s = r.summary;
       previewOut.append(
         h('div', {}, `mean score ${fmt(s.mean_score)} · valid ${s.valid}/${s.responses} · perfect ${s.perfect}`),

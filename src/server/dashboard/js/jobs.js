@@ -42,7 +42,7 @@ export async function jobsPage(main) {
       clear(status);
       clear(body, jobs.length ? jobs.map((j) => h('tr', { class: 'click', 'data-job': j.name, onclick: (ev) => { if (ev.target.type !== 'checkbox') location.hash = jobHref(j.name); } },
         h('td', {}, h('input', { type: 'checkbox', checked: picked.has(j.name), onchange: (ev) => { ev.target.checked ? picked.add(j.name) : picked.delete(j.name); compareBtn.disabled = picked.size < 2; } })),
-        h('td', {}, h('a', { href: jobHref(j.name) }, shortName(j.name)), j.displayName ? h('div', { class: 'muted' }, j.displayName) : null),
+        h('td', {}, h('a', { href: jobHref(j.name) }, shortName(j.name)), j.displayName && j.displayName !== shortName(j.name) ? h('div', { class: 'muted' }, j.displayName) : null),
         h('td', {}, j.kind),
         h('td', { class: 'job-state' }, stateBadge(j.state), j.status?.message && j.state === 'JOB_STATE_FAILED' ? h('div', { class: 'muted' }, j.status.message.slice(0, 120)) : null),
         h('td', {}, progressBar(j.jobProgress)),

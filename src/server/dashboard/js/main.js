@@ -83,11 +83,10 @@ async function route() {
 
 async function start() {
   try {
-    const meta = await fetch('/dashboard/meta.json').then((r) => r.json());
-    window.rftMeta = meta;
-    if (meta.auth === 'api-key' && !auth.key) askForKey();
+    const health = await fetch('/health').then((r) => r.json());
+    if (health.auth === 'api-key' && !auth.key) askForKey();
   } catch {
-    window.rftMeta = { builtinEvaluators: [] };
+    // the pages report the server's errors themselves
   }
   showAuth();
   window.addEventListener('hashchange', route);
