@@ -11,10 +11,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { call, CLI, rftRows, startServerProcess, tinyModel, tmp, VARIED_EVALUATOR, type ServerProcess } from '../jobs/test-helpers.js';
+import { call, CLI, rftRows, sftRows, startServerProcess, tinyModel, tmp, VARIED_EVALUATOR, type ServerProcess } from '../jobs/test-helpers.js';
 
 // the page's own globals, inside page.waitForFunction callbacks (the project compiles without the DOM lib)
 declare const document: any;
@@ -212,6 +212,12 @@ test('create a job through the form, watch it complete with live curves, open a 
   await page.waitForSelector('#logs div');
   await page.click('[data-tab="checkpoints"]');
   await page.waitForSelector('#checkpoints >> text=PEFT_ADAPTER');
+  // the adapter downloads through fetch (so a key would go along): the same bytes as the API's tar
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#checkpoints tr:has-text("PEFT_ADAPTER") button')]);
+  const tar = Buffer.from(await (await fetch(`${srv.url}/v1/${name}/checkpoints/final:download`)).arrayBuffer());
+  assert.ok(tar.length > 1024);
+  assert.deepEqual(readFileSync((await dl.path())!), tar);
+  assert.equal(dl.suggestedFilename(), 'ui1-final.tar');
 
   // deploy, then chat: the reply must be what the OpenAI API itself answers (greedy)
   await page.click('#deploy');
@@ -260,6 +266,79 @@ test('create a job through the form, watch it complete with live curves, open a 
   assert.ok(await page.locator('#compare-heldout [data-chart="held-out pass1"]').count(), 'held-out curves are compared too');
   await shot(page, 'compare.png');
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  await page.close();
+});
+
+test('an SFT job through the form (loss curve), then an RFT job warm-started from it; pause and resume from the job page', { skip, timeout: 240_000 }, async () => {
+  const page = await browser!.newPage({ viewport: { width: 1360, height: 900 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${srv.url}/dashboard/#/new`);
+  await page.fill('#account', 'stages');
+  await page.press('#account', 'Enter');
+  await page.waitForSelector('#job-kind');
+  await page.selectOption('#job-kind', 'sft');
+  assert.equal(await page.isVisible('#evaluator'), false, 'an SFT job has no evaluator section');
+  assert.equal(await page.isVisible('#steps'), false);
+  const f = join(dir, 'sft.jsonl');
+  writeFileSync(f, sftRows(8));
+  await page.setInputFiles('#dataset-file', f);
+  await page.fill('#dataset-id', 'sft');
+  await page.selectOption('#dataset-format', 'SFT');
+  await page.click('#upload');
+  await page.waitForSelector('#dataset-report .ok');
+  await page.fill('#job-id', 's1');
+  await page.fill('#base-model', modelDir);
+  await page.fill('#epochs', '2');
+  await page.fill('#batch-size', '4');
+  await page.fill('#learning-rate', '0.01');
+  await page.fill('#lora-rank', '2');
+  await page.click('#launch');
+  await page.waitForURL(/#\/job\/supervisedFineTuningJobs\/s1/);
+  assert.equal(await terminalState(page), 'JOB_STATE_COMPLETED');
+  const sftName = 'accounts/stages/supervisedFineTuningJobs/s1';
+  const sftMetrics = (await call(srv.url, 'GET', `/v1/${sftName}/metrics`)).body.metrics;
+  assert.equal(sftMetrics.length, 4, '8 rows × 2 epochs / batches of 4');
+  await page.waitForSelector(`#curves [data-chart="loss and grad norm"][data-points="4"]`);
+
+  // stage 2: RFT on top of the SFT adapter, paused and resumed from its page
+  await page.click('text=New job');
+  await page.waitForSelector('#warm-start option[value$="/s1"]', { state: 'attached' });
+  await page.selectOption('#warm-start', sftName);
+  await page.setInputFiles('#dataset-file', (writeFileSync(join(dir, 'rft.jsonl'), rftRows(6)), join(dir, 'rft.jsonl')));
+  await page.fill('#dataset-id', 'prompts');
+  await page.click('#upload');
+  await page.waitForSelector('#dataset-report .ok');
+  await page.click('text=Create an evaluator');
+  await page.fill('#evaluator-id', 'slow');
+  await page.selectOption('#evaluator-kind', 'js');
+  await page.fill('#evaluator-spec', VARIED_EVALUATOR(250));
+  await page.click('#create-evaluator');
+  await page.waitForSelector('#evaluator-report .ok');
+  await page.fill('#job-id', 'r1');
+  await page.fill('#base-model', modelDir);
+  await page.fill('#steps', '6');
+  await page.fill('#batch-size', '2');
+  await page.fill('#lora-rank', '2');
+  await page.fill('#checkpoint-every', '1');
+  await page.fill('#max-output-tokens', '6');
+  await page.fill('#candidates', '3');
+  await page.fill('#early-stop', '0');
+  await page.click('#launch');
+  await page.waitForURL(/#\/job\/reinforcementFineTuningJobs\/r1/);
+  const name = 'accounts/stages/reinforcementFineTuningJobs/r1';
+  assert.equal((await call(srv.url, 'GET', `/v1/${name}`)).body.trainingConfig.warmStartFrom, sftName);
+  await page.waitForSelector('#pause', { timeout: 60_000 });
+  await page.waitForFunction(() => Number(document.querySelector('#curves [data-chart="reward"]')?.dataset.points ?? 0) >= 1, undefined, { timeout: 60_000 });
+  await page.click('#pause');
+  await page.waitForFunction(() => document.getElementById('job-head')?.dataset.state === 'JOB_STATE_PAUSED', undefined, { timeout: 60_000 });
+  const pausedAt = (await call(srv.url, 'GET', `/v1/${name}`)).body.jobProgress.step;
+  assert.ok(pausedAt >= 1 && pausedAt < 6, `paused mid-run (step ${pausedAt})`);
+  await page.click('#resume');
+  assert.equal(await terminalState(page), 'JOB_STATE_COMPLETED');
+  const steps = (await call(srv.url, 'GET', `/v1/${name}/metrics`)).body.metrics.map((m: any) => m.step);
+  assert.deepEqual(steps, [1, 2, 3, 4, 5, 6], 'every step once, across the pause');
+  assert.deepEqual(pageErrors, []);
   await page.close();
 });
 

@@ -85,7 +85,7 @@ export function alignRuns(runs, key) {
 /** The panels of a job page: each a title and the metric keys it overlays. `reward/*` keys are found in the data. */
 export function metricPanels(rows) {
   const components = [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => k.startsWith('reward/'))))].sort();
-  return [
+  const panels = [
     { title: 'reward', keys: ['reward_mean', 'reward_std', ...components] },
     { title: 'KL', keys: ['kl'] },
     { title: 'entropy', keys: ['entropy'] },
@@ -95,7 +95,12 @@ export function metricPanels(rows) {
     { title: 'time split (s per step)', keys: ['time_sample_s', 'time_eval_s', 'time_train_s'] },
     { title: 'loss and grad norm', keys: ['loss', 'grad_norm'] },
     { title: 'learning rate', keys: ['lr'] },
-  ].map((p) => ({ ...p, keys: p.keys.filter((k) => rows.length === 0 || rows.some((r) => k in r)) })).filter((p) => p.keys.length);
+  ];
+  // anything else the trainer records (SFT's tokens_per_s, throughput, …) gets a chart of its own
+  const known = new Set(['step', ...panels.flatMap((p) => p.keys)]);
+  const others = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => !known.has(k) && rows.some((r) => typeof r[k] === 'number')).sort();
+  return [...panels, ...others.map((k) => ({ title: k, keys: [k] }))]
+    .map((p) => ({ ...p, keys: p.keys.filter((k) => rows.length === 0 || rows.some((r) => k in r)) })).filter((p) => p.keys.length);
 }
 
 /** Held-out evaluation curves: greedy and sampled pass@1, pass@k, mean reward. */

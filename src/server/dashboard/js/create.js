@@ -131,12 +131,33 @@ export async function createPage(main) {
     responseCandidatesCount: num('candidates', 4, { step: 1, min: 2 }),
     temperature: num('temperature', 1),
     klBeta: num('kl-beta', ''),
+    earlyStop: num('early-stop', '', { step: 1, min: 0, placeholder: '5 (0: off)' }),
   };
+  const kind = h('select', { id: 'job-kind' }, h('option', { value: 'rft' }, 'RFT (reinforcement: evaluator rewards)'), h('option', { value: 'sft' }, 'SFT (supervised: imitate the answers)'));
+  const warmStart = h('select', { id: 'warm-start' });
+  const fillWarmStart = (jobs) => clear(warmStart, h('option', { value: '' }, '— none —'), jobs.map((j) => h('option', { value: j.name }, `${shortName(j.name)} (${j.name.includes('supervised') ? 'SFT' : 'RFT'})`)));
   const method = h('select', { id: 'loss-method' }, ['GRPO', 'DAPO', 'DR_GRPO', 'BNPO', 'GSPO', 'GSPO_TOKEN'].map((m) => h('option', { value: m }, m)));
   const carve = h('input', { id: 'eval-carveout', type: 'checkbox' });
   const extra = h('textarea', { id: 'extra-config', rows: 3, placeholder: '{"policyUpdates": 2}  — any other `rft train` option by its camelCase name (merged into trainingConfig)' });
   const launchOut = h('div', { id: 'launch-result' });
 
+  // only the RFT fields are refused by an SFT job's spec (and the other way round): hide them
+  const rftOnly = [];
+  const sync = () => {
+    for (const el of rftOnly) el.hidden = kind.value === 'sft';
+    title.textContent = kind.value === 'sft' ? 'New supervised fine-tuning job' : 'New reinforcement fine-tuning job';
+  };
+  kind.addEventListener('change', sync);
+  const title = h('h1', {}, '');
+  const sftSpec = (n, more, clean) => clean({
+    displayName: displayName.value.trim() || undefined,
+    dataset: dsSelect.value || undefined,
+    evalAutoCarveout: carve.checked || undefined,
+    baseModel: baseModel.value.trim() || undefined,
+    warmStartFrom: warmStart.value || undefined,
+    epochs: n(f.epochs), batchSize: n(f.batchSize), learningRate: n(f.learningRate), loraRank: n(f.loraRank),
+    ...more,
+  });
   const spec = () => {
     const n = (el) => (el.value === '' ? undefined : Number(el.value));
     let more = {};
@@ -148,21 +169,25 @@ export async function createPage(main) {
       }
     }
     const clean = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+    if (kind.value === 'sft') return sftSpec(n, more, clean);
     return clean({
       displayName: displayName.value.trim() || undefined,
       dataset: dsSelect.value || undefined,
       evaluator: evSelect.value || undefined,
       evalAutoCarveout: carve.checked || undefined,
-      trainingConfig: clean({ baseModel: baseModel.value.trim() || undefined, steps: n(f.steps), epochs: n(f.epochs), batchSize: n(f.batchSize), learningRate: n(f.learningRate), loraRank: n(f.loraRank), checkpointEvery: n(f.checkpointEvery), ...more }),
+      trainingConfig: clean({ baseModel: baseModel.value.trim() || undefined, warmStartFrom: warmStart.value || undefined, steps: n(f.steps), epochs: n(f.epochs), batchSize: n(f.batchSize), learningRate: n(f.learningRate), loraRank: n(f.loraRank), checkpointEvery: n(f.checkpointEvery), ...more }),
       inferenceParameters: clean({ maxOutputTokens: n(f.maxOutputTokens), responseCandidatesCount: n(f.responseCandidatesCount), temperature: n(f.temperature) }),
       lossConfig: clean({ method: method.value, klBeta: n(f.klBeta) }),
+      earlyStopZeroVarianceSteps: n(f.earlyStop),
     });
   };
   const launch = async () => {
     clear(launchOut);
     try {
       const id = jobId.value.trim();
-      const job = await api('POST', `${acct('/reinforcementFineTuningJobs')}${id ? `?reinforcementFineTuningJobId=${encodeURIComponent(id)}` : ''}`, spec());
+      const collection = kind.value === 'sft' ? 'supervisedFineTuningJobs' : 'reinforcementFineTuningJobs';
+      const idParam = kind.value === 'sft' ? 'supervisedFineTuningJobId' : 'reinforcementFineTuningJobId';
+      const job = await api('POST', `${acct(`/${collection}`)}${id ? `?${idParam}=${encodeURIComponent(id)}` : ''}`, spec());
       location.hash = jobHref(job.name);
     } catch (e) {
       clear(launchOut, h('strong', {}, 'The job was refused.'), errorBox(e));
@@ -170,12 +195,13 @@ export async function createPage(main) {
   };
 
   main.append(
-    h('h1', {}, 'New reinforcement fine-tuning job'),
+    title,
+    h('div', { class: 'row' }, 'kind', kind),
     h('section', { class: 'panel' }, h('h2', {}, '1. Dataset'),
       h('div', { class: 'row' }, dsSelect),
       h('div', { class: 'row' }, 'or upload JSONL:', file, dsId, dsFormat, h('button', { type: 'button', id: 'upload', onclick: upload }, 'Upload and validate')),
       report, rowsPreview),
-    h('section', { class: 'panel' }, h('h2', {}, '2. Evaluator'),
+    rft(h('section', { class: 'panel' }, h('h2', {}, '2. Evaluator'),
       h('div', { class: 'row' }, evSelect),
       h('h3', {}, 'Preview on the dataset'),
       responses,
@@ -183,15 +209,24 @@ export async function createPage(main) {
       previewOut,
       h('details', {}, h('summary', {}, 'Create an evaluator'),
         h('div', { class: 'row' }, evId, evKind, h('button', { type: 'button', id: 'create-evaluator', onclick: createEvaluator }, 'Create evaluator')),
-        evSpec, evMsg)),
+        evSpec, evMsg))),
     h('section', { class: 'panel' }, h('h2', {}, '3. Training'),
       h('div', { class: 'fields' },
-        field('job id', jobId), field('display name', displayName), field('trainingConfig.baseModel', baseModel),
-        field('steps', f.steps), field('epochs', f.epochs), field('batchSize (prompts per step)', f.batchSize), field('learningRate', f.learningRate), field('loraRank', f.loraRank), field('checkpointEvery', f.checkpointEvery),
-        field('maxOutputTokens', f.maxOutputTokens), field('responseCandidatesCount', f.responseCandidatesCount), field('temperature', f.temperature),
-        field('lossConfig.method', method), field('lossConfig.klBeta', f.klBeta), field('evalAutoCarveout (hold out 10%)', carve)),
-      h('h3', {}, 'Other trainingConfig options'), extra),
+        field('job id', jobId), field('display name', displayName), field('baseModel', baseModel), field('warmStartFrom (a finished job)', warmStart),
+        rft(field('steps', f.steps)), field('epochs', f.epochs), field('batchSize', f.batchSize), field('learningRate', f.learningRate), field('loraRank', f.loraRank), rft(field('checkpointEvery', f.checkpointEvery)),
+        rft(field('maxOutputTokens', f.maxOutputTokens)), rft(field('responseCandidatesCount', f.responseCandidatesCount)), rft(field('temperature', f.temperature)),
+        rft(field('lossConfig.method', method)), rft(field('lossConfig.klBeta', f.klBeta)), rft(field('earlyStopZeroVarianceSteps', f.earlyStop)), field('evalAutoCarveout (hold out 10%)', carve)),
+      h('h3', {}, 'Other options (JSON: any `rft train` / `rft sft` option by its camelCase name; RFT: merged into trainingConfig)'), extra),
     h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', id: 'launch', onclick: launch }, 'Launch job')),
     launchOut,
   );
+  sync();
+  listAll(acct('/supervisedFineTuningJobs'), 'supervisedFineTuningJobs')
+    .then(async (sft) => fillWarmStart([...sft, ...(await listAll(acct('/reinforcementFineTuningJobs'), 'reinforcementFineTuningJobs'))].filter((j) => ['JOB_STATE_COMPLETED', 'JOB_STATE_EARLY_STOPPED'].includes(j.state))))
+    .catch(() => fillWarmStart([]));
+
+  function rft(el) {
+    rftOnly.push(el);
+    return el;
+  }
 }
