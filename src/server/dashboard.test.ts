@@ -209,7 +209,10 @@ test('create a job through the form, watch it complete with live curves, open a 
   await shot(page, 'rollout.png');
 
   await page.click('[data-tab="logs"]');
-  await page.waitForSelector('#logs div');
+  const logLines = (await call(srv.url, 'GET', `/v1/${name}/logs`)).body.logs;
+  assert.ok(logLines.length > 0);
+  await page.waitForFunction((n: number) => document.querySelectorAll('#logs div').length === n, logLines.length);
+  assert.equal(await page.textContent('#logs div >> nth=-1'), `${logLines.at(-1).time.slice(11, 19)} ${logLines.at(-1).line}`);
   await page.click('[data-tab="checkpoints"]');
   await page.waitForSelector('#checkpoints >> text=PEFT_ADAPTER');
   // the adapter downloads through fetch (so a key would go along): the same bytes as the API's tar
@@ -336,6 +339,8 @@ test('an SFT job through the form (loss curve), then an RFT job warm-started fro
   assert.ok(pausedAt >= 1 && pausedAt < 6, `paused mid-run (step ${pausedAt})`);
   await page.click('#resume');
   assert.equal(await terminalState(page), 'JOB_STATE_COMPLETED');
+  // the curves followed the job again after the resume
+  await page.waitForSelector('#curves [data-chart="reward"][data-points="6"]');
   const steps = (await call(srv.url, 'GET', `/v1/${name}/metrics`)).body.metrics.map((m: any) => m.step);
   assert.deepEqual(steps, [1, 2, 3, 4, 5, 6], 'every step once, across the pause');
   assert.deepEqual(pageErrors, []);

@@ -25,7 +25,8 @@ export async function jobPage(main, [collection, id, tab = 'curves']) {
       try {
         job = await api('POST', `/v1/${name}:${verb}`);
         renderHead();
-        if (verb === 'resume') followHead();
+        // the tab's streams ended when the job stopped: render the page again to follow it anew
+        if (verb === 'resume') window.dispatchEvent(new HashChangeEvent('hashchange'));
       } catch (e) {
         clear(msg, errorBox(e));
       }
@@ -131,15 +132,27 @@ async function curves(body, name, getJob) {
     heldChart.set(ev.map((e) => e.step), HELDOUT_KEYS.map((k) => column(ev, k)));
   };
   await loadHeld().catch((e) => clear(held, errorBox(e)));
+  // held-out evaluations land between steps (evalEvery): look again at most once a second
+  let heldTimer;
+  const heldSoon = () => {
+    heldTimer ??= setTimeout(() => {
+      heldTimer = undefined;
+      loadHeld().catch(() => undefined);
+    }, 1000);
+  };
   const s = stream(`/v1/${name}/metrics:stream`, (ev, data) => {
     if (ev === 'metrics') {
       rows.push(data);
       schedule();
+      heldSoon();
     } else if (ev === 'state' || ev === 'end') loadHeld().catch(() => undefined);
   });
   s.done.then(() => (note.textContent = `${rows.length} steps · the job is ${String(getJob().state).replace('JOB_STATE_', '').toLowerCase()}`)).catch((e) => body.prepend(errorBox(e)));
   draw();
-  return () => s.close();
+  return () => {
+    s.close();
+    clearTimeout(heldTimer);
+  };
 }
 
 async function rollouts(body, name, getJob) {
