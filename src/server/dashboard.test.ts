@@ -347,7 +347,7 @@ test('an SFT job through the form (loss curve), then an RFT job warm-started fro
   await page.close();
 });
 
-test('a server that requires API keys: the dashboard asks for one, refuses a wrong one, and acts for the key\'s account', { skip, timeout: 60_000 }, async () => {
+test('a server that requires API keys: the dashboard asks for one, refuses a wrong one, and acts for the key\'s account', { skip, timeout: 120_000 }, async () => {
   const data = join(dir, 'keyed');
   const made = spawnSync(process.execPath, [CLI, 'server', 'keys', 'create', '--account', 'team', '--data', data, '--json'], { encoding: 'utf8' });
   assert.equal(made.status, 0, made.stderr);
@@ -376,6 +376,15 @@ test('a server that requires API keys: the dashboard asks for one, refuses a wro
     const listedWithKey = await call(keyed.url, 'GET', '/v1/accounts/team/datasets', undefined, { authorization: `Bearer ${key}` });
     assert.deepEqual(listedWithKey.body.datasets.map((d: any) => d.name), ['accounts/team/datasets/k1']);
     assert.equal((await call(keyed.url, 'GET', '/v1/accounts/team/datasets')).status, 401);
+    // the live streams (fetch-based SSE) carry the key too
+    const auth = { authorization: `Bearer ${key}` };
+    const job = await call(keyed.url, 'POST', '/v1/accounts/team/reinforcementFineTuningJobs?reinforcementFineTuningJobId=k', {
+      dataset: 'k1', evaluator: 'exact', trainingConfig: { baseModel: modelDir, steps: 2, batchSize: 2, loraRank: 2 }, inferenceParameters: { maxOutputTokens: 4, responseCandidatesCount: 2 },
+    }, auth);
+    assert.equal(job.status, 200, JSON.stringify(job.body));
+    await page.goto(`${keyed.url}/dashboard/#/job/reinforcementFineTuningJobs/k`);
+    assert.equal(await terminalState(page), 'JOB_STATE_COMPLETED');
+    await page.waitForSelector('#curves [data-chart="reward"][data-points="2"]');
     await page.close();
   } finally {
     await keyed.stop();
