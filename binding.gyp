@@ -14,18 +14,24 @@
       "target_name": "rft_avx512",
       "type": "static_library",
       "sources": ["<!@(node -p \"require('fs').readdirSync('native/src').filter(f=>/_avx512\\.cc$/.test(f)).map(f=>'native/src/'+f).join(' ')\")"],
-      "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mfma", "-mavx2"]
+      "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mfma", "-mavx2", "-mf16c"]
+    },
+    {
+      "target_name": "rft_avx512bf16",
+      "type": "static_library",
+      "sources": ["<!@(node -p \"require('fs').readdirSync('native/src').filter(f=>/_avx512bf16\\.cc$/.test(f)).map(f=>'native/src/'+f).join(' ')\")"],
+      "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx512bf16", "-mfma", "-mavx2", "-mf16c"]
     },
     {
       "target_name": "rft_avx2",
       "type": "static_library",
       "sources": ["<!@(node -p \"require('fs').readdirSync('native/src').filter(f=>/_avx2\\.cc$/.test(f)).map(f=>'native/src/'+f).join(' ')\")"],
-      "cflags_cc": ["-mavx2", "-mfma"]
+      "cflags_cc": ["-mavx2", "-mfma", "-mf16c"]
     },
     {
       "target_name": "rft_native",
-      "dependencies": ["rft_avx512", "rft_avx2"],
-      "sources": ["<!@(node -p \"require('fs').readdirSync('native/src').filter(f=>/\\.cc$/.test(f)&&!/_(avx512|avx2)\\.cc$/.test(f)).map(f=>'native/src/'+f).join(' ')\")"],
+      "dependencies": ["rft_avx512bf16", "rft_avx512", "rft_avx2"],
+      "sources": ["<!@(node -p \"require('fs').readdirSync('native/src').filter(f=>/\\.cc$/.test(f)&&!/_(avx512|avx512bf16|avx2)\\.cc$/.test(f)).map(f=>'native/src/'+f).join(' ')\")"],
       "libraries": ["-lpthread"]
     }
   ]

@@ -1,7 +1,10 @@
 /**
- * `npm run bench -- gemm [--json] [--reps N] [--cpu-time]`: native sgemm throughput on the shapes a transformer
+ * `npm run bench -- gemm [--json] [--reps N] [--cpu-time] [--w16]`: native sgemm throughput on the shapes a transformer
  * uses, on 1 thread and on all threads (the pool's size at load: RFT_THREADS or one per core), with
  * the machine's measured FMA peak for each thread count so every figure is also a fraction of it.
+ * Then 16-bit weights (sgemmW16, bf16) against F32 on the same shapes, side by side in alternating
+ * rounds: 1024³ both ways (x·Wᵀ forward, dy·W backward) and decode shapes, the latter also as a
+ * fraction of the bytes-per-call bound set by the measured read bandwidth. --w16: only that part.
  * Figures are medians over repeats; nothing is asserted.
  */
 import { rawAddon, type NativeAddon } from '../src/engine/native.js';
@@ -60,14 +63,99 @@ function measure(addon: NativeAddon, s: Shape, reps: number, cpuTime: boolean, t
   return (2 * s.m * s.n * s.k * s.batch) / median(times) / 1e9;
 }
 
+/** The 16-bit-weight shapes: Qwen2.5-0.5B's MLP (hidden 896, intermediate 4864) and a square product. */
+type W16Shape = { label: string; m: number; n: number; k: number; transB: boolean };
+const w16Shapes: W16Shape[] = [
+  { label: 'square x·Wᵀ (forward)', m: 1024, n: 1024, k: 1024, transB: true },
+  { label: 'square dy·W (backward)', m: 1024, n: 1024, k: 1024, transB: false },
+  { label: 'decode 1 seq, up_proj', m: 1, n: 4864, k: 896, transB: true },
+  { label: 'decode 16 seqs, up_proj', m: 16, n: 4864, k: 896, transB: true },
+  { label: 'decode 16 seqs, down_proj', m: 16, n: 896, k: 4864, transB: true },
+  { label: 'decode 64 seqs, up_proj', m: 64, n: 4864, k: 896, transB: true },
+];
+
+export type W16Result = { label: string; m: number; n: number; k: number; transB: boolean; variant: string; gflops: number; bytes: number; gbs: number; boundFraction: number };
+
+/** One timed call in seconds. */
+function once(f: () => void): number {
+  const t0 = performance.now();
+  f();
+  return (performance.now() - t0) / 1e3;
+}
+
+/**
+ * Every variant of one shape in alternating rounds (F32 sgemm, then each 16-bit path), so a
+ * machine-wide slowdown hits all of them alike; median per variant.
+ */
+function measureW16(addon: NativeAddon, s: W16Shape, rounds: number, bandwidth: number): W16Result[] {
+  const a = random(s.m * s.k), c = new Float32Array(s.m * s.n);
+  // Decode shapes cycle through enough distinct weight matrices (≥ 96 MB of bf16) that every call
+  // reads its weights from memory, as a decode step over all layers does, not from the cache.
+  const copies = s.m <= 64 ? Math.ceil((96 << 20) / (2 * s.n * s.k)) : 1;
+  const wfs: Float32Array[] = [];
+  const w16s: Uint16Array[] = [];
+  for (let i = 0; i < copies; i++) {
+    const wf = random(s.n * s.k);
+    const w16 = new Uint16Array(wf.length);
+    const u = new Uint32Array(wf.buffer);
+    for (let j = 0; j < u.length; j++) w16[j] = ((u[j]! + 0x7fff + ((u[j]! >>> 16) & 1)) >>> 16) & 0xffff;
+    wfs.push(wf);
+    w16s.push(w16);
+  }
+  let next = 0;
+  const pick = () => (next = (next + 1) % copies);
+  const ldb = s.transB ? s.k : s.n;
+  const paths = addon.w16Isas().filter((p) => p !== 'portable' || addon.w16Isas().length === 1);
+  const variants: { name: string; bytesPerWeight: number; run: () => void }[] = [
+    { name: 'f32', bytesPerWeight: 4, run: () => addon.sgemm(false, s.transB, s.m, s.n, s.k, 1, a, s.k, wfs[pick()]!, ldb, 0, c, s.n) },
+    ...paths.map((p) => ({ name: `bf16 ${p}`, bytesPerWeight: 2, run: () => { addon.setW16Isa(p); addon.sgemmW16('bf16', s.transB, s.m, s.n, s.k, 1, a, s.k, w16s[pick()]!, ldb, 0, c, s.n); } })),
+  ];
+  const times = variants.map(() => [] as number[]);
+  const before = addon.w16Isa();
+  for (const v of variants) v.run(); // warm-up
+  const inner = s.m * s.n * s.k < 1e8 ? 8 : 1; // short calls: time a few back to back
+  for (let r = 0; r < rounds; r++) {
+    variants.forEach((v, i) => times[i]!.push(once(() => { for (let j = 0; j < inner; j++) v.run(); }) / inner));
+  }
+  addon.setW16Isa(before);
+  return variants.map((v, i) => {
+    const t = median(times[i]!);
+    const bytes = s.n * s.k * v.bytesPerWeight + 4 * (s.m * s.k + s.m * s.n);
+    return { label: s.label, m: s.m, n: s.n, k: s.k, transB: s.transB, variant: v.name, gflops: (2 * s.m * s.n * s.k) / t / 1e9, bytes, gbs: bytes / t / 1e9, boundFraction: bytes / t / 1e9 / bandwidth };
+  });
+}
+
+function runW16(addon: NativeAddon, rounds: number, json: boolean): { bandwidth_gbs: number; results: W16Result[] } {
+  const threads = addon.getThreads();
+  const bandwidth = addon.readBandwidth(threads, 256);
+  if (!json) {
+    console.log(`\n16-bit weights (bf16) vs F32 on ${threads} thread${threads > 1 ? 's' : ''}, ${rounds} alternating rounds, medians; read bandwidth ${bandwidth.toFixed(1)} GB/s`);
+    console.log('  decode rows: GB/s of weights + activations moved, and that as a fraction of the read bandwidth (the bytes-per-call bound)');
+  }
+  const results: W16Result[] = [];
+  for (const s of w16Shapes) {
+    const rs = measureW16(addon, s, rounds, bandwidth);
+    results.push(...rs);
+    if (json) continue;
+    const f32 = rs[0]!.gflops;
+    console.log(`  ${`${s.m}×${s.n}×${s.k}`.padEnd(14)} ${s.label}`);
+    for (const r of rs) {
+      const decode = s.m <= 64 ? `  ${r.gbs.toFixed(1).padStart(6)} GB/s  ${(100 * r.boundFraction).toFixed(0).padStart(3)}% of bound` : '';
+      console.log(`    ${r.variant.padEnd(22)} ${r.gflops.toFixed(1).padStart(7)} GFLOP/s  ${(r.gflops / f32).toFixed(2)}× f32${decode}`);
+    }
+  }
+  return { bandwidth_gbs: bandwidth, results };
+}
+
 export async function run(args: string[]): Promise<number> {
   const json = args.includes('--json');
   const cpuTime = args.includes('--cpu-time');
+  const onlyW16 = args.includes('--w16');
   const ri = args.indexOf('--reps');
   const reps = ri >= 0 ? Number(args[ri + 1]) : 11;
-  const unknown = args.filter((x, i) => x !== '--json' && x !== '--cpu-time' && x !== '--reps' && !(ri >= 0 && i === ri + 1));
+  const unknown = args.filter((x, i) => x !== '--json' && x !== '--cpu-time' && x !== '--w16' && x !== '--reps' && !(ri >= 0 && i === ri + 1));
   if (!Number.isInteger(reps) || reps < 1 || unknown.length > 0) {
-    process.stderr.write(`bench gemm: usage: gemm [--json] [--reps N] [--cpu-time]  (got: ${args.join(' ')})\n`);
+    process.stderr.write(`bench gemm: usage: gemm [--json] [--reps N] [--cpu-time] [--w16]  (got: ${args.join(' ')})\n`);
     return 2;
   }
   let addon: NativeAddon;
@@ -78,6 +166,11 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   const all = addon.getThreads();
+  if (onlyW16) {
+    const w = runW16(addon, reps, json);
+    if (json) console.log(JSON.stringify({ w16: w }));
+    return 0;
+  }
   const threadCounts = [...new Set([1, all])];
   const peak: Record<string, number> = {};
   const results: GemmResult[] = [];
@@ -100,6 +193,7 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   addon.setThreads(all);
-  if (json) console.log(JSON.stringify({ peak_gflops: peak, results }));
+  const w16 = runW16(addon, reps, json);
+  if (json) console.log(JSON.stringify({ peak_gflops: peak, results, w16 }));
   return 0;
 }

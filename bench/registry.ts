@@ -12,9 +12,10 @@ benchmarks.datasets = { description: 'rows/s of the task generators and of datas
 benchmarks.train = { description: 'one GRPO step through the trainer (time split) vs the engine alone on the same work', load: () => import('./train.js') };
 benchmarks.serve = { description: 'rft serve under 1/8/32 streaming clients (req/s, tok/s, TTFT, ITL) and batched throughput vs sample() vs llama.cpp', load: () => import('./serve.js') };
 benchmarks.jobs = { description: 'rft server: a job\'s training throughput idle vs under 50 API clients (list, get, metrics, SSE), their req/s, latency, errors', load: () => import('./jobs.js') };
+benchmarks.fleet = { description: 'GRPO steps with rollouts in process vs on two rft serve processes (sync and --async): step time split, mismatch', load: () => import('./fleet.js') };
 benchmarks.evaluators = { description: 'evaluations/s of the built-in and sandboxed evaluators', load: () => import('./evaluators.js') };
 
-benchmarks.gemm = { description: 'native sgemm GFLOP/s on transformer shapes, 1 and all threads, vs the FMA peak', load: () => import('./gemm.js') };
+benchmarks.gemm = { description: 'native sgemm GFLOP/s on transformer shapes, 1 and all threads, vs the FMA peak; bf16 weights vs F32 (--w16: only those)', load: () => import('./gemm.js') };
 
 export async function runBenchmark(name: string, args: string[]): Promise<number> {
   const b = benchmarks[name];

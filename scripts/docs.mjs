@@ -4,8 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { markdownTable } from '../dist/src/train/config/fields.js';
 import { rftFields } from '../dist/src/train/config/rft.js';
 import { sftFields } from '../dist/src/train/config/sft.js';
+import { agentFields } from '../dist/src/train/config/agent.js';
 
-export const BLOCKS = { 'options:train': rftFields, 'options:sft': sftFields };
+export const BLOCKS = { 'options:train': rftFields, 'options:sft': sftFields, 'options:agent': agentFields };
 
 export function renderReadme(text) {
   for (const [name, fields] of Object.entries(BLOCKS)) {

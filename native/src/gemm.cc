@@ -6,6 +6,7 @@
 
 #include "addon.h"
 #include "gemm.h"
+#include "gemm16.h"
 #include "napi_args.h"
 #include "threadpool.h"
 
@@ -154,6 +155,70 @@ Napi::Value SgemmBatched(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// sgemmW16(dtype, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc): C = alpha · A · op(B) +
+// beta · C with A (m × k) F32 and B 16-bit ("bf16" | "f16" bits in a Uint16Array), stored n × k
+// when transB (x · Wᵀ) and k × n otherwise (dy · W).
+Napi::Value SgemmW16(const Napi::CallbackInfo& info) {
+  NapiArgs args(info, "sgemmW16", 13);
+  Gemm16Problem p;
+  const std::string dtype = args.string(0, "dtype");
+  if (dtype == "bf16") p.dtype = W16::kBf16;
+  else if (dtype == "f16") p.dtype = W16::kF16;
+  else args.range_error("dtype must be \"bf16\" or \"f16\", got \"" + dtype + "\"");
+  p.trans_b = args.boolean(1, "transB");
+  p.m = args.dim(2, "m");
+  p.n = args.dim(3, "n");
+  p.k = args.dim(4, "k");
+  p.alpha = static_cast<float>(args.finite(5, "alpha"));
+  const TypedSpan<float> a = args.f32_span(6, "a");
+  p.lda = args.integer(7, "lda", 1, kMaxStride);
+  const TypedSpan<uint16_t> b = args.u16_span(8, "b");
+  p.ldb = args.integer(9, "ldb", 1, kMaxStride);
+  p.beta = static_cast<float>(args.finite(10, "beta"));
+  const TypedSpan<float> c = args.f32_span(11, "c");
+  p.ldc = args.integer(12, "ldc", 1, kMaxStride);
+  p.a = a.data; p.b = b.data; p.c = c.data;
+  const std::string shape = "dtype=" + dtype + ", transB=" + (p.trans_b ? "true" : "false") + ", m=" + std::to_string(p.m) +
+                            ", n=" + std::to_string(p.n) + ", k=" + std::to_string(p.k);
+  const int64_t br = p.trans_b ? p.n : p.k, bc = p.trans_b ? p.k : p.n;
+  check_operand(args, shape, "a", "lda", p.m, p.k, p.lda, 0, 1, a.length);
+  check_operand(args, shape, "b", "ldb", br, bc, p.ldb, 0, 1, b.length);
+  check_operand(args, shape, "c", "ldc", p.m, p.n, p.ldc, 0, 1, c.length);
+  const i128 cs = span(p.m, p.n, p.ldc);
+  if (p.k > 0) {
+    check_no_overlap(args, shape, p.c, cs, p.a, span(p.m, p.k, p.lda), "a");
+    // b counts 2-byte elements: compare byte ranges.
+    const i128 bs = span(br, bc, p.ldb);
+    const char* c0 = reinterpret_cast<const char*>(p.c);
+    const char* b0 = reinterpret_cast<const char*>(p.b);
+    if (cs > 0 && bs > 0 && c0 < b0 + static_cast<int64_t>(bs) * 2 && b0 < c0 + static_cast<int64_t>(cs) * 4)
+      args.range_error("c overlaps b in memory; write the result to a separate buffer (" + shape + ")");
+  }
+  gemm16(p);
+  return info.Env().Undefined();
+}
+
+// w16Isa(), w16Isas(), setW16Isa(name): the 16-bit-weight GEMM path, as isa/isas/setIsa.
+Napi::Value W16IsaName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), w16_isa().name); }
+Napi::Value W16Isas(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env());
+  uint32_t i = 0;
+  for (const W16Isa* const* it = w16_isas(); *it; ++it)
+    if (w16_isa_supported(**it)) out.Set(i++, Napi::String::New(info.Env(), (*it)->name));
+  return out;
+}
+Napi::Value SetW16Isa(const Napi::CallbackInfo& info) {
+  NapiArgs args(info, "setW16Isa", 1);
+  const std::string name = args.string(0, "name");
+  if (!set_w16_isa(name.c_str())) {
+    std::string known;
+    for (const W16Isa* const* it = w16_isas(); *it; ++it)
+      if (w16_isa_supported(**it)) known += (known.empty() ? "" : ", ") + std::string((*it)->name);
+    args.range_error("\"" + name + "\" is not a 16-bit-weight GEMM path this CPU can run; available: " + known);
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value Isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), gemm_isa().name); }
 
 // The ISAs this CPU can run, widest first.
@@ -187,6 +252,14 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fma_peak_gflops(static_cast<int>(threads), cpu_time));
 }
 
+// readBandwidth(threads, megabytes): GB/s of a sequential read over a buffer of that size.
+Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
+  NapiArgs args(info, "readBandwidth", 2);
+  const int64_t threads = args.integer(0, "threads", 1, 2 * available_cores());
+  const int64_t mb = args.integer(1, "megabytes", 1, 65536);
+  return Napi::Number::New(info.Env(), read_bandwidth_gbs(static_cast<int>(threads), mb << 20));
+}
+
 }  // namespace
 
 void RegisterGemm(Napi::Env env, Napi::Object exports) {
@@ -196,6 +269,11 @@ void RegisterGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("isas", Napi::Function::New(env, Isas, "isas"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
+  exports.Set("readBandwidth", Napi::Function::New(env, ReadBandwidth, "readBandwidth"));
+  exports.Set("sgemmW16", Napi::Function::New(env, SgemmW16, "sgemmW16"));
+  exports.Set("w16Isa", Napi::Function::New(env, W16IsaName, "w16Isa"));
+  exports.Set("w16Isas", Napi::Function::New(env, W16Isas, "w16Isas"));
+  exports.Set("setW16Isa", Napi::Function::New(env, SetW16Isa, "setW16Isa"));
 }
 
 }  // namespace rft

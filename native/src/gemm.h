@@ -23,4 +23,8 @@ const GemmIsa* const* gemm_isas();          // null-terminated, widest first
 // summed — what the cores can do when this process has them, whatever else the machine runs.
 double fma_peak_gflops(int threads, bool cpu_time);
 
+// Measured sequential read bandwidth of main memory on `threads` threads, in GB/s (best of a few
+// passes over a `bytes` buffer — make it several times the last-level cache).
+double read_bandwidth_gbs(int threads, int64_t bytes);
+
 }  // namespace rft

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "gemm16.h"
 #include "gemm_isa.h"
 
 namespace rft {
@@ -12,6 +13,8 @@ namespace {
 #include "gemm_driver.h"
 #include "gemm_transpose_avx.h"
 #include "gemm_small.h"
+#include "gemm16_driver.h"
+#include "gemm16_small.h"
 
 struct V256 {
   using T = __m256;
@@ -27,6 +30,11 @@ struct V256 {
     x = _mm_add_ps(x, _mm_movehl_ps(x, x));
     x = _mm_add_ss(x, _mm_movehdup_ps(x));
     return _mm_cvtss_f32(x);
+  }
+  // out[0..3] = horizontal sums of a, b, c, d: one transpose-and-add tree for the four (a fixed order).
+  static void reduce4(T a, T b, T c, T d, float* out) {
+    const __m256 x = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1)));
   }
 };
 
@@ -87,7 +95,19 @@ struct Avx2 {
   }
 };
 
+struct Cvt256 {
+  template <W16 D>
+  static __m256 load(const uint16_t* p) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if (D == W16::kBf16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    return _mm256_cvtph_ps(h);
+  }
+  static void row(const uint16_t* s, float* d, int64_t n, W16 t) { cvt_row_vec<V256, Cvt256>(s, d, n, t); }
+};
+
 void run(const GemmProblem& p, float* work) { gemm_serial<Avx2>(p, work); }
+void run16(const Gemm16Problem& p, float* work) { gemm16_serial<Avx2, Cvt256>(p, work); }
+void small16(const Gemm16Problem& p, float* work) { gemm16_small_bt<V256, Cvt256>(p, work); }
 void small_m(const GemmProblem& p, float* work) { gemm_small_m<V256>(p, work); }
 
 // 12 independent ymm FMA chains (latency 4 × 2 per cycle needs ≥ 8).
@@ -112,6 +132,8 @@ double fma_loop(int64_t iters, float* sink) {
 }
 
 }  // namespace
+
+const W16Isa kW16Avx2 = {"avx2", Avx2::MR, Avx2::NR, gemm16_workspace_floats<Avx2>(), run16, small16};
 
 const GemmIsa kGemmAvx2 = {"avx2", Avx2::MR, Avx2::NR, Avx2::KC, Avx2::NC,
                            gemm_workspace_floats<Avx2>(), run, small_m, fma_loop};

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "gemm16.h"
 #include "gemm_isa.h"
 
 namespace rft {
@@ -12,6 +13,8 @@ namespace {
 #include "gemm_driver.h"
 #include "gemm_transpose_avx.h"
 #include "gemm_small.h"
+#include "gemm16_driver.h"
+#include "gemm16_small.h"
 
 struct V512 {
   using T = __m512;
@@ -28,6 +31,12 @@ struct V512 {
     x = _mm_add_ps(x, _mm_movehl_ps(x, x));
     x = _mm_add_ss(x, _mm_movehdup_ps(x));
     return _mm_cvtss_f32(x);
+  }
+  // out[0..3] = horizontal sums of a, b, c, d: one transpose-and-add tree for the four (a fixed order).
+  static void reduce4(T a, T b, T c, T d, float* out) {
+    auto half = [](T v) { return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))); };
+    const __m256 x = _mm256_hadd_ps(_mm256_hadd_ps(half(a), half(b)), _mm256_hadd_ps(half(c), half(d)));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1)));
   }
 };
 
@@ -91,6 +100,16 @@ struct Avx512 {
   }
 };
 
+struct Cvt512 {
+  template <W16 D>
+  static __m512 load(const uint16_t* p) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    if (D == W16::kBf16) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    return _mm512_cvtph_ps(h);
+  }
+  static void row(const uint16_t* s, float* d, int64_t n, W16 t) { cvt_row_vec<V512, Cvt512>(s, d, n, t); }
+};
+
 void run(const GemmProblem& p, float* work) { gemm_serial<Avx512>(p, work); }
 void small_m(const GemmProblem& p, float* work) { gemm_small_m<V512>(p, work); }
 
@@ -114,6 +133,13 @@ double fma_loop(int64_t iters, float* sink) {
 }
 
 }  // namespace
+
+// Also the f16 path of "avx512bf16" (gemm_avx512bf16.cc).
+void w16_avx512_run(const Gemm16Problem& p, float* work) { gemm16_serial<Avx512, Cvt512>(p, work); }
+void w16_avx512_small(const Gemm16Problem& p, float* work) { gemm16_small_bt<V512, Cvt512>(p, work); }
+
+static_assert(gemm16_workspace_floats<Avx512>() <= kW16Avx512Floats, "see kW16Avx512Floats");
+const W16Isa kW16Avx512 = {"avx512", Avx512::MR, Avx512::NR, kW16Avx512Floats, w16_avx512_run, w16_avx512_small};
 
 const GemmIsa kGemmAvx512 = {"avx512", Avx512::MR, Avx512::NR, Avx512::KC, Avx512::NC,
                              gemm_workspace_floats<Avx512>(), run, small_m, fma_loop};

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "gemm.h"
+#include "gemm16.h"
 #include "threadpool.h"
 
 namespace rft {
@@ -178,6 +179,80 @@ void run_parallel(const GemmIsa& isa, const GemmProblem& p, int threads) {
   });
 }
 
+// ---- 16-bit weights (gemm16.h): the same split rules on a Gemm16Problem. ----
+
+bool cpu_has_avx512bf16() { return cpu_has_avx512() && __builtin_cpu_supports("avx512bf16"); }
+
+const W16Isa* const kW16Isas[] = {&kW16Avx512Bf16, &kW16Avx512Bf16Round, &kW16Avx512, &kW16Avx2, &kW16Portable, nullptr};
+
+const W16Isa* w16_widest() {
+  for (int i = 0; kW16Isas[i]; i++)
+    if (w16_isa_supported(*kW16Isas[i])) return kW16Isas[i];
+  return &kW16Portable;
+}
+
+const W16Isa* g_w16 = nullptr;  // chosen on first use (after the CPU checks can run)
+
+// The few-rows rule of use_small for B stored n × k (the F32 kernels' own, so that the conversion
+// paths mirror sgemm exactly); B stored k × n always packs.
+bool use_small16(const W16Isa& isa, const Gemm16Problem& p) {
+  return isa.small_m && p.trans_b && p.m <= kSmallRowsBt && p.k >= kSmallMinK;
+}
+
+void run_serial16(const W16Isa& isa, const Gemm16Problem& p, bool small) {
+  if (p.m <= 0 || p.n <= 0) return;
+  if (p.k <= 0) {
+    for (int64_t i = 0; i < p.m; i++) {
+      float* c = p.c + i * p.ldc;
+      for (int64_t j = 0; j < p.n; j++) c[j] = p.beta == 0.0f ? 0.0f : p.beta * c[j];
+    }
+    return;
+  }
+  if (small) {
+    const size_t need = static_cast<size_t>(p.m * (p.k + 64));
+    isa.small_m(p, t_workspace.get(need));
+    return;
+  }
+  isa.run(p, t_workspace.get(isa.workspace_floats));
+}
+
+Gemm16Problem block16(const Gemm16Problem& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  Gemm16Problem q = p;
+  q.m = i1 - i0;
+  q.n = j1 - j0;
+  q.a = p.a + i0 * p.lda;
+  q.b = p.trans_b ? p.b + j0 * p.ldb : p.b + j0;
+  q.c = p.c + i0 * p.ldc + j0;
+  return q;
+}
+
+void run_parallel16(const W16Isa& isa, const Gemm16Problem& p, int threads) {
+  if (use_small16(isa, p)) {
+    const int64_t tn = ceil_div(p.n, 64) < 4 * threads ? ceil_div(p.n, 64) : 4 * threads;
+    run_tasks(tn, threads, [&](int64_t t) {
+      int64_t j0, j1;
+      split(p.n, 64, tn, t, &j0, &j1);
+      if (j0 < j1) run_serial16(isa, block16(p, 0, p.m, j0, j1), true);
+    });
+    return;
+  }
+  // The grid model only needs the tile and the shape.
+  GemmIsa shape_isa{isa.name, isa.mr, isa.nr, 256, 384, 0, nullptr, nullptr, nullptr};
+  GemmProblem shape{false, p.trans_b, p.m, p.n, p.k, 1.0f, nullptr, 0, nullptr, 0, 0.0f, nullptr, 0};
+  int64_t tm = 1, tn = 1;
+  choose_grid(shape_isa, shape, threads, &tm, &tn);
+  if (tm * tn == 1) {
+    run_serial16(isa, p, false);
+    return;
+  }
+  run_tasks(tm * tn, threads, [&](int64_t t) {
+    int64_t i0, i1, j0, j1;
+    split(p.m, isa.mr, tm, t / tn, &i0, &i1);
+    split(p.n, isa.nr, tn, t % tn, &j0, &j1);
+    if (i0 < i1 && j0 < j1) run_serial16(isa, block16(p, i0, i1, j0, j1), false);
+  });
+}
+
 double madds(const GemmProblem& p) {
   return static_cast<double>(p.m) * static_cast<double>(p.n) * static_cast<double>(p.k);
 }
@@ -232,6 +307,71 @@ void sgemm_batched(const GemmProblem& p, int64_t stride_a, int64_t stride_b, int
     return;
   }
   for (int64_t i = 0; i < batch; i++) sgemm(item(i));
+}
+
+bool w16_isa_supported(const W16Isa& isa) {
+  if (&isa == &kW16Avx512Bf16 || &isa == &kW16Avx512Bf16Round) return cpu_has_avx512bf16();
+  if (&isa == &kW16Avx512) return cpu_has_avx512();
+  if (&isa == &kW16Avx2) return cpu_has_avx2();
+  return true;
+}
+
+const W16Isa& w16_isa() {
+  if (!g_w16) g_w16 = w16_widest();
+  return *g_w16;
+}
+const W16Isa* const* w16_isas() { return kW16Isas; }
+
+bool set_w16_isa(const char* name) {
+  for (int i = 0; kW16Isas[i]; i++) {
+    if (std::strcmp(kW16Isas[i]->name, name) == 0) {
+      if (!w16_isa_supported(*kW16Isas[i])) return false;
+      g_w16 = kW16Isas[i];
+      return true;
+    }
+  }
+  return false;
+}
+
+void gemm16(const Gemm16Problem& p) {
+  const W16Isa& isa = w16_isa();
+  const int threads = num_threads();
+  const double madds = static_cast<double>(p.m) * static_cast<double>(p.n) * static_cast<double>(p.k);
+  if (threads == 1 || madds < kParallelMin) run_serial16(isa, p, use_small16(isa, p));
+  else run_parallel16(isa, p, threads);
+}
+
+double read_bandwidth_gbs(int threads, int64_t bytes) {
+  const int before = num_threads();
+  if (threads != before) set_num_threads(threads);
+  threads = num_threads();
+  const int64_t words = bytes / 8 / 64 * 64;
+  uint64_t* buf = static_cast<uint64_t*>(std::aligned_alloc(64, static_cast<size_t>(words) * 8));
+  if (!buf) throw std::bad_alloc();
+  for (int64_t i = 0; i < words; i++) buf[i] = static_cast<uint64_t>(i);  // touch every page
+  static uint64_t sink;
+  double best = 0;
+  for (int rep = 0; rep < 7; rep++) {
+    auto t0 = std::chrono::steady_clock::now();
+    // Eight independent sums per thread over its contiguous slice: a pure sequential read.
+    parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; t++) {
+        const int64_t lo = words * t / threads / 64 * 64, hi = words * (t + 1) / threads / 64 * 64;
+        uint64_t s[8] = {};
+        for (int64_t i = lo; i < hi; i += 8)
+          for (int j = 0; j < 8; j++) s[j] += buf[i + j];
+        uint64_t total = 0;
+        for (int j = 0; j < 8; j++) total += s[j];
+        __atomic_fetch_add(&sink, total, __ATOMIC_RELAXED);
+      }
+    });
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double rate = dt > 0 ? static_cast<double>(words) * 8 / dt / 1e9 : 0;
+    if (rate > best) best = rate;
+  }
+  std::free(buf);
+  if (threads != before) set_num_threads(before);
+  return best;
 }
 
 double fma_peak_gflops(int threads, bool cpu_time) {

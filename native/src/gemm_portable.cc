@@ -1,11 +1,13 @@
 // Portable GEMM (no ISA flags beyond the compiler's baseline): a 4 × 8 tile in plain C++ that the
 // compiler vectorises with SSE2 (or whatever the target has). The fallback for CPUs without AVX2.
+#include "gemm16.h"
 #include "gemm_isa.h"
 
 namespace rft {
 namespace {
 
 #include "gemm_driver.h"
+#include "gemm16_driver.h"
 
 struct Portable {
   static constexpr int MR = 4, NR = 8, KC = 256, NC = 512;
@@ -37,6 +39,7 @@ struct Portable {
 };
 
 void run(const GemmProblem& p, float* work) { gemm_serial<Portable>(p, work); }
+void run16(const Gemm16Problem& p, float* work) { gemm16_serial<Portable, ScalarCvt>(p, work); }
 
 // 16 independent scalar-lane FMA chains written as plain arithmetic; the compiler vectorises them.
 double fma_loop(int64_t iters, float* sink) {
@@ -49,6 +52,8 @@ double fma_loop(int64_t iters, float* sink) {
 }
 
 }  // namespace
+
+const W16Isa kW16Portable = {"portable", Portable::MR, Portable::NR, gemm16_workspace_floats<Portable>(), run16, nullptr};
 
 const GemmIsa kGemmPortable = {"portable", Portable::MR, Portable::NR, Portable::KC, Portable::NC,
                                gemm_workspace_floats<Portable>(), run, nullptr, fma_loop};

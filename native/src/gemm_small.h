@@ -3,7 +3,7 @@
 // here B is read straight from memory once. Include inside the anonymous namespace of an ISA file
 // after defining a vector-traits class V:
 //   using T; static constexpr int W;  load(p), set1(x), zero(), fmadd(a, b, c), mul(a, b),
-//   store(p, v), reduce(v) (horizontal sum, fixed order)
+//   store(p, v), reduce(v) (horizontal sum, fixed order), reduce4(a, b, c, d, out) (four at once)
 // Every C element is computed the same way whichever block or thread it falls in (vector lanes
 // and scalar tails both use a fused multiply-add per term), so results do not depend on threads.
 // The including file includes <cmath> first (std::fma).
@@ -36,57 +36,85 @@ inline float small_update(float alpha, float acc, float beta, const float* c) {
 constexpr int kSmallJ = 4;
 constexpr int64_t kSmallAheadBytes = 16384;
 
+// How the unpacked path reads B: F32 as stored (LoadF32), or 16-bit weights widened as they are
+// loaded (gemm16_driver.h). vec() loads V::W elements, one() widens a single one.
+template <class V>
+struct LoadF32 {
+  using E = float;
+  static typename V::T vec(const float* p) { return V::load(p); }
+  static float one(float x) { return x; }
+};
+
 // One block: MI rows of A (compile-time, so the accumulators live in registers) against the
 // kSmallJ rows b[] of B; `pf` non-null on the block's first pass (see kSmallAheadBytes).
-template <class V, int MI>
-inline void small_bt_block(const GemmProblem& p, const float* ai, int64_t lda, const float* const* b, int nj,
+template <class V, int MI, class L, class P>
+inline void small_bt_block(const P& p, const float* ai, int64_t lda, const typename L::E* const* b, int nj,
                            float* c, const char* pf) {
   using T = typename V::T;
   constexpr int W = V::W;
+  constexpr int kBytes = static_cast<int>(sizeof(typename L::E));
   const int64_t k = p.k, kv = k / W * W;
   T acc[MI][kSmallJ];
   for (int i = 0; i < MI; i++)
     for (int jj = 0; jj < kSmallJ; jj++) acc[i][jj] = V::zero();
   for (int64_t q = 0; q < kv; q += W) {
-    if (pf)  // the block reads kSmallJ · W floats per step: prefetch as many, in address order
-      for (int l = 0; l < kSmallJ * W * 4; l += 64) __builtin_prefetch(pf + q * kSmallJ * 4 + l, 0, 2);
+    if (pf)  // the block reads kSmallJ · W elements per step: prefetch as many, in address order
+      for (int l = 0; l < kSmallJ * W * kBytes; l += 64) __builtin_prefetch(pf + q * kSmallJ * kBytes + l, 0, 2);
     T bv[kSmallJ];
-    for (int jj = 0; jj < kSmallJ; jj++) bv[jj] = V::load(b[jj] + q);
+    for (int jj = 0; jj < kSmallJ; jj++) bv[jj] = L::vec(b[jj] + q);
     for (int i = 0; i < MI; i++) {
       const T x = V::load(ai + i * lda + q);
       for (int jj = 0; jj < kSmallJ; jj++) acc[i][jj] = V::fmadd(x, bv[jj], acc[i][jj]);
     }
   }
+  // The four dot products of a row are reduced together (V::reduce4: one transpose-add tree instead
+  // of four horizontal sums).
+  static_assert(kSmallJ == 4, "reduce4 sums four accumulators");
   for (int i = 0; i < MI; i++) {
+    float sums[kSmallJ];
+    V::reduce4(acc[i][0], acc[i][1], acc[i][2], acc[i][3], sums);
     for (int jj = 0; jj < nj; jj++) {
-      float s = V::reduce(acc[i][jj]);
-      for (int64_t q = kv; q < k; q++) s = std::fma(ai[i * lda + q], b[jj][q], s);
+      float s = sums[jj];
+      for (int64_t q = kv; q < k; q++) s = std::fma(ai[i * lda + q], L::one(b[jj][q]), s);
       float* ci = c + i * p.ldc + jj;
       *ci = small_update(p.alpha, s, p.beta, ci);
     }
   }
 }
 
-template <class V>
-void small_m_bt(const GemmProblem& p, const float* a, int64_t lda) {
+// Loop order: B in slabs of rows that fit in L2 (kSlabBytes); within a slab, each group of kSmallM
+// rows of A (which fits in L1) passes over all of the slab's rows of B. So A's rows are not re-read
+// from L2 for every kSmallJ rows of B (measured: that made 16-row decoding L2-bound), and B comes
+// from memory once, on the first group's pass. The per-element arithmetic does not depend on the
+// slab size (each block is the same), so results are the same for any split.
+constexpr int64_t kSlabBytes = 256 * 1024;
+
+template <class V, class L = LoadF32<V>, class P = GemmProblem>
+void small_m_bt(const P& p, const float* a, int64_t lda) {
+  using E = typename L::E;
   const int64_t m = p.m, n = p.n;
-  for (int64_t j0 = 0; j0 < n; j0 += kSmallJ) {
-    const int nj = static_cast<int>(n - j0 < kSmallJ ? n - j0 : kSmallJ);
-    const float* b[kSmallJ];
-    for (int jj = 0; jj < kSmallJ; jj++) b[jj] = p.b + (j0 + (jj < nj ? jj : 0)) * p.ldb;
-    // Prefetch addresses past the end of B are harmless (a prefetch never faults).
-    const char* pf = reinterpret_cast<const char*>(p.b + j0 * p.ldb) + kSmallAheadBytes;
+  int64_t slab = kSlabBytes / (p.k * static_cast<int64_t>(sizeof(E))) / kSmallJ * kSmallJ;
+  if (slab < kSmallJ) slab = kSmallJ;
+  for (int64_t s0 = 0; s0 < n; s0 += slab) {
+    const int64_t s1 = n - s0 < slab ? n : s0 + slab;
     for (int64_t i0 = 0; i0 < m; i0 += kSmallM) {
       const float* ai = a + i0 * lda;
-      float* c = p.c + i0 * p.ldc + j0;
-      const char* f = i0 == 0 ? pf : nullptr;
-      switch (m - i0 < kSmallM ? m - i0 : kSmallM) {
-        case 1: small_bt_block<V, 1>(p, ai, lda, b, nj, c, f); break;
-        case 2: small_bt_block<V, 2>(p, ai, lda, b, nj, c, f); break;
-        case 3: small_bt_block<V, 3>(p, ai, lda, b, nj, c, f); break;
-        case 4: small_bt_block<V, 4>(p, ai, lda, b, nj, c, f); break;
-        case 5: small_bt_block<V, 5>(p, ai, lda, b, nj, c, f); break;
-        default: small_bt_block<V, kSmallM>(p, ai, lda, b, nj, c, f); break;
+      const int64_t mi = m - i0 < kSmallM ? m - i0 : kSmallM;
+      for (int64_t j0 = s0; j0 < s1; j0 += kSmallJ) {
+        const int nj = static_cast<int>(s1 - j0 < kSmallJ ? s1 - j0 : kSmallJ);
+        const E* b[kSmallJ];
+        for (int jj = 0; jj < kSmallJ; jj++) b[jj] = p.b + (j0 + (jj < nj ? jj : 0)) * p.ldb;
+        // Prefetch addresses past the end of B are harmless (a prefetch never faults).
+        const char* f = i0 == 0 ? reinterpret_cast<const char*>(p.b + j0 * p.ldb) + kSmallAheadBytes : nullptr;
+        float* c = p.c + i0 * p.ldc + j0;
+        switch (mi) {
+          case 1: small_bt_block<V, 1, L>(p, ai, lda, b, nj, c, f); break;
+          case 2: small_bt_block<V, 2, L>(p, ai, lda, b, nj, c, f); break;
+          case 3: small_bt_block<V, 3, L>(p, ai, lda, b, nj, c, f); break;
+          case 4: small_bt_block<V, 4, L>(p, ai, lda, b, nj, c, f); break;
+          case 5: small_bt_block<V, 5, L>(p, ai, lda, b, nj, c, f); break;
+          default: small_bt_block<V, kSmallM, L>(p, ai, lda, b, nj, c, f); break;
+        }
       }
     }
   }

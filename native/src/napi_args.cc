@@ -142,6 +142,10 @@ TypedSpan<float> NapiArgs::f32_span(size_t i, const char* name, const std::strin
   return typed_array<float>(i, name, napi_float32_array, "a Float32Array", shape, false);
 }
 
+TypedSpan<uint16_t> NapiArgs::u16_span(size_t i, const char* name, const std::string& shape) const {
+  return typed_array<uint16_t>(i, name, napi_uint16_array, "a Uint16Array", shape, false);
+}
+
 int64_t NapiArgs::product(std::initializer_list<int64_t> dims) const {
   int64_t p = 1;
   for (int64_t d : dims) {

@@ -53,6 +53,8 @@ class NapiArgs {
   // A Float32Array of any length, for buffers whose needed length the caller works out itself (a
   // table whose first dimension is implied, a GEMM operand with its leading dimension).
   TypedSpan<float> f32_span(size_t i, const char* name, const std::string& shape = "") const;
+  // A Uint16Array of any length (16-bit weights: bf16 or f16 bits).
+  TypedSpan<uint16_t> u16_span(size_t i, const char* name, const std::string& shape = "") const;
 
   // a · b · ..., failing when the product passes 2⁴⁰ elements.
   int64_t product(std::initializer_list<int64_t> dims) const;

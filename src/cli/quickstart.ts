@@ -21,6 +21,7 @@ import { runRftLoop, type RftLoopConfig } from '../train/grpo/trainer.js';
 import { writeReport } from '../train/report.js';
 import { pairedGain, type Gain, type HeldoutResult } from '../train/evaluate.js';
 import type { StepMetrics } from '../train/grpo/step.js';
+import { planOverrideProblems } from './quickstart-plan.js';
 
 export interface QuickstartPlan {
   task: 'countdown';
@@ -98,11 +99,16 @@ export const SMALL_PLAN: QuickstartPlan = {
   rft: rftConfig({ steps: 130, learningRate: 2e-4, schedule: 'cosine', warmupSteps: 10, evalSamples: 8 }),
 };
 
-/** The plan with parts replaced: top-level fields, and fields inside model / sft / lora / rft / rft.loss / knobs. */
+/**
+ * The plan with parts replaced: top-level fields, and fields inside model / sft / lora / rft / rft.loss / knobs.
+ * An override with unknown fields, values of the wrong type or out of range is refused with every problem
+ * and its path (quickstart-plan.ts), before anything runs.
+ */
 export function withOverrides(plan: QuickstartPlan, o: Record<string, unknown>): QuickstartPlan {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error('expected a JSON object');
   const out: Record<string, unknown> = { ...plan };
   for (const [k, v] of Object.entries(o)) {
-    if (!(k in plan)) throw new Error(`unknown plan field "${k}"; fields: ${Object.keys(plan).join(', ')}`);
+    if (!(k in plan)) continue; // reported below with the rest
     const cur = (plan as unknown as Record<string, unknown>)[k];
     if (cur && typeof cur === 'object' && !Array.isArray(cur) && v && typeof v === 'object' && !Array.isArray(v)) {
       const merged: Record<string, unknown> = { ...(cur as object) };
@@ -113,6 +119,9 @@ export function withOverrides(plan: QuickstartPlan, o: Record<string, unknown>):
       out[k] = merged;
     } else out[k] = v;
   }
+  const problems = planOverrideProblems(plan, o, out as unknown as QuickstartPlan);
+  if (problems.length === 1) throw new Error(problems[0]);
+  if (problems.length) throw new Error(`${problems.length} problems:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return out as unknown as QuickstartPlan;
 }
 

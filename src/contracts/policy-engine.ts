@@ -46,10 +46,14 @@ export interface Sequence {
 
 export interface LossFn {
   /**
-   * Given per-token completion log-probs (one array per sequence), return the loss and
-   * dLoss/dlogp of the same shape; the engine back-propagates that into the trainable weights.
+   * Given per-token completion log-probs (one array per sequence), and the entropy of the
+   * policy's next-token distribution at each of those positions (when the engine computes it),
+   * return the loss and dLoss/dlogp of the same shape; the engine back-propagates that into the
+   * trainable weights. A loss that depends on the entropies too (an entropy bonus) also returns
+   * dLoss/dentropy, which the engine back-propagates through the full distribution; an engine
+   * that cannot must throw rather than ignore it.
    */
-  (logprobs: Float32Array[]): { loss: number; dlogp: ArrayLike<number>[] };
+  (logprobs: Float32Array[], entropies?: Float32Array[]): { loss: number; dlogp: ArrayLike<number>[]; dentropy?: ArrayLike<number>[] };
 }
 
 export interface OptimParams {
@@ -71,6 +75,12 @@ export interface PolicyEngine {
   logprobs(seqs: Sequence[], opts?: { reference?: boolean; temperature?: number }): Promise<Float32Array[]>;
   /** Forward, loss, backward; gradients accumulate until optimStep. */
   forwardBackward(seqs: Sequence[], loss: LossFn, opts?: { temperature?: number }): Promise<{ loss: number; /** mean entropy of the policy over completion tokens */ entropy?: number }>;
+  /**
+   * Make the current policy the reference (`reference: true`) from now on, and restart the
+   * optimizer's moments (ProRL's reference reset). Optional: engines without it cannot train
+   * with a periodic reference reset.
+   */
+  resetReference?(): Promise<void>;
   /** Apply accumulated gradients, then zero them. Returns the pre-clip gradient norm. */
   optimStep(params: OptimParams): Promise<{ gradNorm: number }>;
   saveAdapter(dir: string): Promise<void>;

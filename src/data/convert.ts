@@ -6,6 +6,9 @@
  *     -> { "messages": [{ "role": "user", "content": "2+2?" }, { "role": "assistant", "content": "4" }], ...extra }
  *
  * Rows that already have `messages` pass through unchanged, so converting twice is harmless.
+ * Rows with neither (a table of fields, such as the public Countdown-Tasks `{nums, target}`) get
+ * their prompt from a template: `{{field}}` is the row's field, strings as they are, other values
+ * as JSON; the fields stay on the row for the evaluator.
  */
 import type { ChatMessage, Row } from '../contracts/row.js';
 
@@ -16,6 +19,21 @@ export interface ConvertOptions {
   completion?: CompletionTarget;
   /** A system message to put first (only when the prompt has none). */
   system?: string;
+  /** The prompt of rows that have neither `messages` nor `prompt`, from their fields: `{{field}}`. */
+  promptTemplate?: string;
+}
+
+const FIELD_RE = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/** The template with each `{{field}}` replaced by the row's own field (strings as they are, others as JSON). */
+export function renderPromptTemplate(template: string, row: Record<string, unknown>): string {
+  return template.replace(FIELD_RE, (_, name: string) => {
+    if (!Object.hasOwn(row, name)) {
+      throw new ConvertError(`--prompt-template refers to {{${name}}}, but the row has no field "${name}" (it has ${Object.keys(row).map((k) => `"${k}"`).join(', ') || 'no fields'})`);
+    }
+    const v = row[name];
+    return typeof v === 'string' ? v : JSON.stringify(v);
+  });
 }
 
 /** A row that cannot be converted; the message says why and what to do. */
@@ -35,7 +53,10 @@ function asMessages(v: unknown, field: string, defaultRole: 'user' | 'assistant'
 export function convertPromptRow(value: unknown, opts: ConvertOptions = {}): Row {
   if (!isObject(value)) throw new ConvertError('a row must be a JSON object');
   if ('messages' in value) return value as Row;
-  if (!('prompt' in value)) throw new ConvertError('row has neither "messages" nor "prompt": nothing to convert');
+  if (!('prompt' in value)) {
+    if (opts.promptTemplate === undefined) throw new ConvertError('row has neither "messages" nor "prompt": give --prompt-template "... {{field}} ..." to build the prompt from its fields');
+    return convertPromptRow({ ...value, prompt: renderPromptTemplate(opts.promptTemplate, value) }, { ...opts, promptTemplate: undefined });
+  }
   const { prompt, completion, ...extra } = value;
   const messages = asMessages(prompt, 'prompt', 'user');
   if (opts.system !== undefined && !messages.some((m) => m.role === 'system' || m.role === 'developer')) {

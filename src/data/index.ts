@@ -13,3 +13,5 @@ export { Rng } from './random.js';
 export { Rational } from './rational.js';
 export { TASKS, getTask, resolveKnobs, generateTask, generateExamples, type GenerateOptions, type GenerateReport, type TaskGenerator, type TaskExample, type KnobSpec, type KnobValues } from './tasks/index.js';
 export { SHOP_SCHEMA } from './tasks/shop-db.js';
+export { parseJsonText, lineColumn, JsonTextError } from './json-text.js';
+export { ROW_PATH_FIELDS, resolveRowPaths, rowPathsFor, rebaseRowPaths } from './row-paths.js';

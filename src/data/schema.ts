@@ -219,7 +219,8 @@ function checkConversation(messages: unknown[], kind: RowKind): RowProblem[] {
     }
   } else {
     if (last.role !== 'assistant') {
-      problems.push({ code: 'last_message', path: `${lastAt}.role`, message: `last message is "${last.role}": an SFT row ends with the assistant's (teacher's) answer` });
+      const hint = last.role === 'user' || last.role === 'tool' ? ' (this looks like an RFT row, a prompt without its answer: SFT needs the teacher\'s answer, e.g. the .sft.jsonl of `rft dataset generate`)' : '';
+      problems.push({ code: 'last_message', path: `${lastAt}.role`, message: `last message is "${last.role}": an SFT row ends with the assistant's (teacher's) answer${hint}` });
     } else if (messages.length < 2 || !messages.slice(0, -1).some((m) => isMessageLike(m) && (m.role === 'user' || m.role === 'tool'))) {
       problems.push({ code: 'last_message', path: 'messages', message: 'an SFT row needs a user prompt before the assistant answer' });
     } else if ((typeof last.content !== 'string' || last.content.trim() === '') && !(last.tool_calls && last.tool_calls.length > 0)) {

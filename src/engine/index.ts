@@ -12,6 +12,7 @@
  */
 export { Tensor, tensor, scalar, empty, zeros, ones, full, randn, uniform, int32 } from './tensor.js';
 export type { TensorOptions, Node } from './tensor.js';
+export { Tensor16, type Dtype16 } from './tensor16.js';
 export { Rng } from './rng.js';
 export { backward, noGrad, isGradEnabled, scope, keep, BackwardError } from './tape.js';
 export { pool, BufferPool, type PoolStats } from './pool.js';

@@ -40,6 +40,21 @@ export interface Kernels {
     beta: number, c: Float32Array, ldc: number, strideC: number, batch: number,
   ): void;
 
+  /**
+   * C = alpha · A · op(W) + beta · C with W held as 16-bit floats: `dtype` "bf16" or "f16" bits in a
+   * Uint16Array (frozen base weights kept at checkpoint precision). A (m, k) F32 with row stride lda;
+   * W stored (n, k) when transB (the forward y = x·Wᵀ) or (k, n) otherwise (the backward dx = dy·W);
+   * C (m, n). The reference widens W exactly and sums in float64. Native paths: "avx512bf16"
+   * (vdpbf16ps on A split into two bf16 parts) is within (2⁻¹⁶ + the F32 summation bound)·Σ|a·w| of
+   * it; "avx512bf16-round" (opt-in) rounds A once, (2⁻⁸ + that bound)·Σ|a·w|; the conversion paths
+   * ("avx512", "avx2", "portable") return exactly sgemm on the widened W.
+   */
+  sgemmW16(
+    dtype: 'bf16' | 'f16', transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Float32Array, lda: number, b: Uint16Array, ldb: number, beta: number,
+    c: Float32Array, ldc: number,
+  ): void;
+
   /** y = x / rms(x) · w per row. x,y (rows, dim); w (dim); rstd (rows) receives 1/rms. */
   rmsnormForward(x: Float32Array, w: Float32Array, y: Float32Array, rstd: Float32Array, rows: number, dim: number, eps: number): void;
   /** dx (rows, dim) is overwritten; dw (dim) is accumulated (may be null for a frozen weight). */

@@ -32,8 +32,17 @@ export interface NativeAddon {
    * clock or, with cpuTime, by each thread's own CPU time (summed).
    */
   fmaPeak(threads: number, cpuTime?: boolean): number;
+  /** Measured sequential read bandwidth of main memory (GB/s) on `threads` threads over a buffer of `megabytes`. */
+  readBandwidth(threads: number, megabytes: number): number;
+  /** The 16-bit-weight GEMM path in use: "avx512bf16", "avx512bf16-round", "avx512", "avx2" or "portable". */
+  w16Isa(): string;
+  /** 16-bit-weight GEMM paths this CPU can run, widest first. */
+  w16Isas(): string[];
+  /** Forces a 16-bit-weight GEMM path; throws a RangeError when this CPU cannot run it. */
+  setW16Isa(name: string): void;
   sgemm: Kernels['sgemm'];
   sgemmBatched: Kernels['sgemmBatched'];
+  sgemmW16: Kernels['sgemmW16'];
   [name: string]: unknown;
 }
 
@@ -42,7 +51,7 @@ export interface NativeAddon {
  * method to Kernels without listing it here is a compile error.
  */
 const kernelMethods: Record<Exclude<keyof Kernels, 'name'>, true> = {
-  getThreads: true, setThreads: true, sgemm: true, sgemmBatched: true,
+  getThreads: true, setThreads: true, sgemm: true, sgemmBatched: true, sgemmW16: true,
   rmsnormForward: true, rmsnormBackward: true, rope: true, swigluForward: true, swigluBackward: true,
   attentionForward: true, attentionBackward: true, softmaxForward: true, softmaxBackward: true,
   logSoftmaxForward: true, logSoftmaxBackward: true, tokenLogprobsForward: true, tokenLogprobsBackward: true,
@@ -67,6 +76,7 @@ export function loadNative(): { kernels: Kernels } | { error: string } {
   try {
     const addon = rawAddon();
     warnOnBadThreadsEnv();
+    applyW16PathEnv(addon);
     cached = { kernels: adapt(addon) };
   } catch (e) {
     cached = { error: (e as Error).message };
@@ -93,6 +103,21 @@ export function adapt(addon: NativeAddon): Kernels {
   }
   Object.defineProperty(out, 'name', { get: () => `native-${addon.isa()}`, enumerable: true });
   return out as unknown as Kernels;
+}
+
+/**
+ * RFT_W16_PATH=NAME picks the 16-bit-weight GEMM path at start-up (as setW16Isa): e.g.
+ * "avx512bf16-round" for the faster single-rounding kernels, whose sampled and teacher-forced
+ * log-probs differ by ~1e-3 (see README). An unknown or unsupported name is said once and ignored.
+ */
+function applyW16PathEnv(addon: NativeAddon): void {
+  const v = process.env.RFT_W16_PATH;
+  if (v === undefined || v === '' || typeof addon.setW16Isa !== 'function') return;
+  try {
+    addon.setW16Isa(v);
+  } catch (e) {
+    process.stderr.write(`[rft] RFT_W16_PATH ignored: ${(e as Error).message}\n`);
+  }
 }
 
 let warnedThreads = false;

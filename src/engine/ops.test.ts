@@ -156,6 +156,8 @@ const cases: Case[] = [
   { name: 'attention frozen k, v', inputs: (r) => [rand(r, [1, 4, 2, 3]), frozen(r, [1, 4, 2, 3]), frozen(r, [1, 4, 2, 3])], fn: (q, k, v) => E.attention(q, k, v) },
   { name: 'tokenLogprobs with an ignored row', inputs: (r) => [rand(r, [2, 2, 7], true, -2, 2)], fn: (l) => E.tokenLogprobs(l, ids(3, -1, 0, 6)) },
   { name: 'crossEntropy', inputs: (r) => [rand(r, [4, 6], true, -2, 2)], fn: (l) => E.crossEntropy(l, ids(5, 0, -1, 2)) },
+  { name: 'entropy', inputs: (r) => [rand(r, [2, 3, 7], true, -3, 3)], fn: (l) => E.entropy(l) },
+  { name: 'entropy of tempered logits', inputs: (r) => [rand(r, [4, 5], true, -2, 2)], fn: (l) => E.entropy(E.scale(l, 1 / 0.7)) },
 ];
 
 function tensor(v: number[]): Tensor {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { EvaluationResult, Evaluator, MetricResult, Rollout } from '../contracts/evaluation.js';
 import type { ChatMessage, Row } from '../contracts/row.js';
 import { runEvaluations, type RunOptions } from './isolation/evaluator-pool.js';
-import { parseJsonlText, promptMessages } from '../data/index.js';
+import { parseJsonlText, promptMessages, resolveRowPaths } from '../data/index.js';
 
 export class InputError extends Error {}
 
@@ -37,7 +37,8 @@ export function readDataset(path: string): Row[] {
     return value as Row;
   });
   if (problems.length) throw new InputError(`invalid dataset rows:\n${problems.slice(0, 20).join('\n')}`);
-  return rows;
+  // a row's relative file paths (the SQL task's database) are relative to the dataset file
+  return resolveRowPaths(rows, path);
 }
 
 export function readResponses(path: string): string[][] {

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { runRftFromConfig, runSftFromConfig } from '../train/run-config.js';
 import type { StepRollouts } from '../train/grpo/trainer.js';
+import { runSourceFor } from '../cli/run-source.js';
 import type { ChildMessage, ParentMessage, WireRollout } from './protocol.js';
 
 if (!process.send) {
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   let pending: { step: number; total: number; metrics: Record<string, number> } | undefined;
   const out = await runRftFromConfig(c, {
     resume: true,
+    makeSource: runSourceFor(c),
     onStep: (step, total, m) => {
       pending = { step, total, metrics: m as never };
       process.stdout.write(`step ${step}/${total} reward ${m.reward_mean.toFixed(3)} zero-variance ${m.zero_variance_fraction.toFixed(2)} kl ${m.kl.toFixed(4)}\n`);

@@ -17,7 +17,8 @@
  *   inferenceParameters.responseCandidatesCount  rolloutsPerPrompt
  *   lossConfig.method                        lossType + importanceSampling (GSPO: sequence)
  *   evaluationDataset                        evalDataset (SFT: eval)
- *   maxConcurrentRollouts                    evaluatorConcurrency
+ *   maxConcurrentRollouts                    maxConcurrentRollouts (agent rollouts in flight) and evaluatorConcurrency
+ *   agent                                    agent (a module path on the server, or a remote agent's http(s) URL)
  */
 import { z } from 'zod';
 import { parseConfig, schemaOf, type Fields } from '../train/config/fields.js';
@@ -38,7 +39,7 @@ export class JobSpecError extends Error {
 }
 
 /** Options the job itself provides (from its dataset, evaluator and run directory), not trainingConfig. */
-const RFT_OWNED = ['model', 'adapter', 'dataset', 'evalDataset', 'evaluator', 'out'] as const;
+const RFT_OWNED = ['model', 'adapter', 'dataset', 'evalDataset', 'evaluator', 'agent', 'out'] as const;
 const SFT_OWNED = ['model', 'dataset', 'eval', 'evaluator', 'out'] as const;
 
 /** The fields of a table as optional zod members without defaults (defaults are applied when mapping). */
@@ -114,9 +115,10 @@ export const rftJobSpecSchema = z
       })
       .strict()
       .optional(),
-    maxConcurrentRollouts: rftOptions.evaluatorConcurrency!,
+    maxConcurrentRollouts: rftOptions.maxConcurrentRollouts!,
     /** early stop after this many consecutive steps in which every group had zero reward variance (0: never) */
     earlyStopZeroVarianceSteps: z.number().int().min(0).optional(),
+    /** a tools- or client-form agent module (a path on the server) or a remote agent's http(s) URL */
     agent: z.string().min(1).optional(),
   })
   .strict();
@@ -199,7 +201,9 @@ export function parseRftJobSpec(body: unknown): Parsed<RftJobSpec> {
     if (spec.lossConfig.method === 'DAPO' && options.clipEpsilonHigh === undefined) options.clipEpsilonHigh = 0.28;
   }
   merge(options, issues, 'klBeta', spec.lossConfig?.klBeta, 'lossConfig.klBeta', owner);
+  merge(options, issues, 'maxConcurrentRollouts', spec.maxConcurrentRollouts, 'maxConcurrentRollouts', owner);
   merge(options, issues, 'evaluatorConcurrency', spec.maxConcurrentRollouts, 'maxConcurrentRollouts', owner);
+  merge(options, issues, 'agent', spec.agent, 'agent', owner);
   const maxNew = (options.maxNewTokens as number | undefined) ?? (rftFields.maxNewTokens.default as number);
   if (tc.maxContextLength !== undefined && maxNew >= tc.maxContextLength)
     issues.push({ path: 'trainingConfig.maxContextLength', message: `must exceed the completion length (maxOutputTokens ${maxNew}) to leave room for the prompt` });

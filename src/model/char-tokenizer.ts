@@ -5,11 +5,37 @@
  * chat template with `<|im_start|>` / `<|im_end|>` special tokens.
  */
 
+/** The system text that introduces the tools (its characters should be in a text-derived alphabet used for agents). */
+export const TOOLS_HEADER = 'You can call these functions, one <tool_call>{"name": ..., "arguments": {...}}</tool_call> per call:';
+const TOOLS_HEADER_JINJA = TOOLS_HEADER.replace(/'/g, "\\'");
+
 export const SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<unk>'] as const;
 
-/** ChatML: `<|im_start|>{role}\n{content}<|im_end|>\n` per message, then the assistant header when asked. */
+/**
+ * ChatML: `<|im_start|>{role}\n{content}<|im_end|>\n` per message, then the assistant header when
+ * asked. With tool use, as Qwen's templates do (in a compact form): `tools` are listed in the
+ * system turn (after the system message, if the conversation starts with one); an assistant's tool
+ * calls follow its content as `<tool_call>{"name": ..., "arguments": ...}</tool_call>` (the format
+ * src/model/tool-calls.ts parses); a `tool` message is its own turn with the result as content.
+ * A null content renders as nothing; conversations without tools render exactly as plain ChatML.
+ */
 export const CHATML_TEMPLATE =
-  "{%- for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{%- endfor %}" +
+  "{%- if tools %}{{ '<|im_start|>system\\n' }}" +
+  "{%- if messages[0]['role'] == 'system' and messages[0]['content'] %}{{ messages[0]['content'] + '\\n\\n' }}{%- endif %}" +
+  "{{ '" + TOOLS_HEADER_JINJA + "' }}" +
+  "{%- for tool in tools %}{{ '\\n' }}{{ (tool.function if tool.function is defined else tool) | tojson }}{%- endfor %}" +
+  "{{ '<|im_end|>\\n' }}{%- endif %}" +
+  "{%- for message in messages %}" +
+  "{%- if not (tools and loop.first and message['role'] == 'system') %}" +
+  "{{ '<|im_start|>' + message['role'] + '\\n' }}" +
+  "{%- if message['content'] is not none %}{{ message['content'] }}{%- endif %}" +
+  "{%- if message['role'] == 'assistant' and message['tool_calls'] %}{%- for call in message['tool_calls'] %}" +
+  "{%- set fn = call.function if call.function is defined else call %}" +
+  "{{ '<tool_call>{\"name\": \"' + fn.name + '\", \"arguments\": ' }}" +
+  "{%- if fn.arguments is string %}{{ fn.arguments }}{%- else %}{{ fn.arguments | tojson }}{%- endif %}" +
+  "{{ '}</tool_call>' }}{%- endfor %}{%- endif %}" +
+  "{{ '<|im_end|>\\n' }}" +
+  "{%- endif %}{%- endfor %}" +
   "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}";
 
 /** Printable ASCII, newline and tab: the default alphabet. */

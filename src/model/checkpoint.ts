@@ -4,13 +4,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readHeader, readSafetensors, SafetensorsError, serializeSafetensors, writeFileAtomic, type DType, type NamedTensor, type TensorInfo } from './safetensors.js';
+import { readHeader, readSafetensors, SafetensorsError, serializeSafetensors, writeFileAtomic, type DType, type NamedTensor, type NamedTensor16, type ReadOptions, type TensorInfo } from './safetensors.js';
 
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
 
 export interface CheckpointTensors {
   tensors: Map<string, NamedTensor>;
+  /** Tensors kept at 16 bits (ReadOptions.keep16); not in `tensors`. */
+  half: Map<string, NamedTensor16>;
   /** Storage dtype of each tensor as found on disk. */
   dtypes: Map<string, DType>;
 }
@@ -56,22 +58,24 @@ export function readCheckpointHeaders(dir: string): Map<string, TensorInfo> {
 }
 
 /** Reads every tensor; with an index, checks that each shard holds exactly what the index says. */
-export function readCheckpoint(dir: string): CheckpointTensors {
+export function readCheckpoint(dir: string, opts: ReadOptions = {}): CheckpointTensors {
   const { files, index } = checkpointFiles(dir);
   const tensors = new Map<string, NamedTensor>();
+  const half = new Map<string, NamedTensor16>();
   const dtypes = new Map<string, DType>();
   for (const f of files) {
     const path = join(dir, f);
-    const st = readSafetensors(path);
-    for (const [name, t] of st.tensors) {
-      if (tensors.has(name)) throw new SafetensorsError(`${path}: tensor "${name}" also appears in another shard`);
+    const st = readSafetensors(path, opts);
+    for (const [name, t] of [...st.tensors, ...st.half]) {
+      if (tensors.has(name) || half.has(name)) throw new SafetensorsError(`${path}: tensor "${name}" also appears in another shard`);
       if (index && index.get(name) !== f) throw new SafetensorsError(`${path}: tensor "${name}" is in this shard but ${INDEX_FILE} says ${index.get(name) ?? 'nothing about it'}`);
-      tensors.set(name, t);
+      if ('bits' in t) half.set(name, t);
+      else tensors.set(name, t);
       dtypes.set(name, st.dtypes.get(name)!);
     }
   }
-  if (index) for (const [name, f] of index) if (!tensors.has(name)) throw new SafetensorsError(`${join(dir, INDEX_FILE)} maps "${name}" to ${f} but that shard does not contain it`);
-  return { tensors, dtypes };
+  if (index) for (const [name, f] of index) if (!tensors.has(name) && !half.has(name)) throw new SafetensorsError(`${join(dir, INDEX_FILE)} maps "${name}" to ${f} but that shard does not contain it`);
+  return { tensors, half, dtypes };
 }
 
 export interface WriteCheckpointOptions {

@@ -113,3 +113,9 @@ test('the smollm-135m preset has SmolLM-135M\'s shapes and parameter count', () 
   assert.equal(parameterCount(c), 134_515_008); // HuggingFaceTB/SmolLM-135M
   assert.deepEqual([c.hiddenSize, c.numLayers, c.numHeads, c.numKvHeads, c.intermediateSize, c.vocabSize], [576, 30, 9, 3, 1536, 49152]);
 });
+
+test('the qwen2.5-0.5b and qwen3-0.6b presets have the published models\' parameter counts', () => {
+  const count = (name: string) => parameterCount(parseConfig(buildConfigJson({ ...DEFAULTS, ...PRESETS[name] }, 101, { bos: null, eos: 2, pad: 0 })));
+  assert.equal(count('qwen2.5-0.5b'), 494_032_768); // Qwen/Qwen2.5-0.5B
+  assert.equal(count('qwen3-0.6b'), 596_049_920); // Qwen/Qwen3-0.6B
+});

@@ -60,3 +60,14 @@ export function f32ToBf16(x: number): number {
   const lsb = (bits >>> 16) & 1;
   return ((bits + 0x7fff + lsb) >>> 16) & 0xffff;
 }
+
+/** Every value of `data` as bfloat16 bits (round to nearest even, NaN stays NaN): f32ToBf16 over an array. */
+export function toBf16Bits(data: Float32Array): Uint16Array {
+  const u = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const out = new Uint16Array(data.length);
+  for (let i = 0; i < u.length; i++) {
+    const bits = u[i]!;
+    out[i] = (bits & 0x7fffffff) > 0x7f800000 ? ((bits >>> 16) | 0x40) & 0xffff : ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+  }
+  return out;
+}

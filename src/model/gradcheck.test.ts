@@ -59,25 +59,25 @@ function check(model: Transformer, p: Tensor, n: number, rng: Rng, label: string
 
 for (const arch of ['llama', 'qwen3']) {
   test(`${arch}: LoRA gradients match finite differences; the frozen base gets none`, () => {
-    const model = loadModel(`${FIX}${arch}`);
+    const model = loadModel(`${FIX}${arch}`, { weightsDtype: 'f32' }); // finite differences need F32 activations
     const rng = new Rng(7);
     const adapter = addLora(model, { r: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] }, rng);
     // B starts at zero (PEFT init); make it non-zero so A's gradient is too.
     for (const p of adapter.parameters()) if (p.name!.endsWith('lora_B.weight')) for (let i = 0; i < p.size; i++) p.data[i] = 0.2 * rng.normal();
     scope(() => backward(loss(model)));
-    for (const t of model.params.values()) assert.equal(t.grad, null, `base weight ${t.name} got a gradient`);
+    for (const t of model.params.values()) assert.equal((t as Tensor).grad, null, `base weight ${t.name} got a gradient`);
     for (const p of adapter.parameters()) if (/layers\.(0|1)\.(self_attn\.(q|v|o)|mlp\.(up|down))_proj/.test(p.name!)) check(model, p, 6, rng, p.name!);
     assert.ok(getAdapter(model));
   });
 
   test(`${arch}: full-weight gradients match finite differences`, () => {
-    const model = loadModel(`${FIX}${arch}`);
+    const model = loadModel(`${FIX}${arch}`, { weightsDtype: 'f32' }); // finite differences need F32 activations
     model.setBaseTrainable(true);
     scope(() => backward(loss(model)));
     const rng = new Rng(11);
     for (const [name, p] of model.params) {
       if (!/^model\.layers\.1\.|^model\.(embed_tokens|norm)|^lm_head|layers\.0\.self_attn\.(q_norm|k_proj\.bias)/.test(name)) continue;
-      check(model, p, name.includes('embed') ? 10 : 4, rng, name);
+      check(model, p as Tensor, name.includes('embed') ? 10 : 4, rng, name);
     }
   });
 }

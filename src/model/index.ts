@@ -15,9 +15,10 @@ export { ModelTokenizer, TokenizerError, type ChatMessage, type ChatTemplateOpti
 export { buildCharTokenizer, defaultAlphabet, alphabetFromText, CHATML_TEMPLATE } from './char-tokenizer.js';
 export { initModel, initWeights, PRESETS, type InitSpec } from './init.js';
 export { modelInfo, formatModelInfo, type ModelInfo } from './info.js';
-export { Transformer, ModelError, PROJECTIONS, type ProjectionName, type ForwardOptions } from './transformer.js';
+export { Transformer, ModelError, PROJECTIONS, type ProjectionName, type ForwardOptions, type BaseWeight } from './transformer.js';
 export { KVCache } from './kv-cache.js';
-export { loadModel, loadTokenizer, saveModel } from './load.js';
+export { loadModel, loadTokenizer, saveModel, WEIGHTS_DTYPES, type WeightsDtype, type LoadOptions } from './load.js';
 export { addLora, removeLora, loadAdapter, saveAdapter, mergeLora, getAdapter, readAdapterConfig, LoraAdapter, AdapterError, type LoraConfig } from './lora.js';
 export { sample, type Sample, type SampleOptions } from './sampler.js';
 export { completionLogprobs, logprobs, type PromptCompletion, type LogprobBatch } from './logprobs.js';
+export { TransformerPolicy, chatTokenizer, type TransformerPolicyOptions } from './policy.js';

@@ -47,6 +47,9 @@ export const PRESETS: Record<string, Partial<InitSpec>> = {
   tiny: { arch: 'llama', hidden: 384, layers: 6, heads: 6, kvHeads: 2, intermediate: 1024, tieEmbeddings: true },
   // SmolLM-135M's shapes (vocab 49152; the character tokenizer covers the first ids).
   'smollm-135m': { arch: 'llama', hidden: 576, layers: 30, heads: 9, kvHeads: 3, intermediate: 1536, vocabSize: 49152, tieEmbeddings: true, ropeTheta: 10000, maxPositions: 2048, rmsNormEps: 1e-5 },
+  // The published Qwen2.5-0.5B and Qwen3-0.6B configs' shapes (random weights; benchmarks).
+  'qwen2.5-0.5b': { arch: 'qwen2', hidden: 896, layers: 24, heads: 14, kvHeads: 2, headDim: 64, intermediate: 4864, vocabSize: 151936, tieEmbeddings: true, ropeTheta: 1000000, maxPositions: 32768, rmsNormEps: 1e-6 },
+  'qwen3-0.6b': { arch: 'qwen3', hidden: 1024, layers: 28, heads: 16, kvHeads: 8, headDim: 128, intermediate: 3072, vocabSize: 151936, tieEmbeddings: true, ropeTheta: 1000000, maxPositions: 40960, rmsNormEps: 1e-6 },
 };
 
 export const DEFAULTS: InitSpec = {

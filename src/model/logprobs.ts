@@ -19,15 +19,17 @@ export interface LogprobBatch {
   T: number;
   /** For item b, completion token j sits at row index[b][j] of `logprobs`. */
   index: number[][];
-  /** (B·T) entropy of the (tempered) next-token distribution, when asked for; no gradient. */
+  /** (B·T) entropy of the (tempered) next-token distribution, when asked for. */
   entropy?: Float32Array;
+  /** The same entropies as a tensor on the tape (with `entropyGrad`), for losses that depend on them. */
+  entropyTensor?: Tensor;
 }
 
 /**
  * One forward over the batch, returning per-position log-probs (with gradient when the tape is on).
  * temperature: the logits are divided by it (default 1), matching sampling at that temperature.
  */
-export function completionLogprobs(model: Transformer, items: readonly PromptCompletion[], opts: { temperature?: number; withEntropy?: boolean } = {}): LogprobBatch {
+export function completionLogprobs(model: Transformer, items: readonly PromptCompletion[], opts: { temperature?: number; withEntropy?: boolean; entropyGrad?: boolean } = {}): LogprobBatch {
   const temp = opts.temperature ?? 1;
   if (!(temp > 0 && Number.isFinite(temp))) throw new ModelError(`temperature for log-probs must be > 0, got ${temp} (greedy samples report T = 1 log-probs)`);
   if (items.length === 0) throw new ModelError('completionLogprobs: empty batch');
@@ -55,8 +57,8 @@ export function completionLogprobs(model: Transformer, items: readonly PromptCom
   for (let i = 0; i < targets.length; i++) if (targets[i]! >= V) throw new ModelError(`completion token ${targets[i]} is outside the vocabulary (0..${V - 1})`);
   let logits = reshape(model.forward(ids, B, T), [B * T, V]);
   if (temp !== 1) logits = scale(logits, 1 / temp);
-  const ent = opts.withEntropy ? noGrad(() => entropy(logits)).data : undefined;
-  return { logprobs: tokenLogprobs(logits, targets), B, T, index, entropy: ent };
+  const entT = opts.entropyGrad ? entropy(logits) : opts.withEntropy ? noGrad(() => entropy(logits)) : undefined;
+  return { logprobs: tokenLogprobs(logits, targets), B, T, index, entropy: entT?.data, entropyTensor: opts.entropyGrad ? entT : undefined };
 }
 
 /**

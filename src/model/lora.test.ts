@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { noGrad, Rng, scope } from '../engine/index.js';
+import { noGrad, Rng, scope, Tensor16, type Tensor } from '../engine/index.js';
 import { loadModel, saveModel } from './load.js';
 import { addLora, AdapterError, getAdapter, loadAdapter, mergeLora, saveAdapter } from './lora.js';
 import { readSafetensors } from './safetensors.js';
@@ -63,7 +63,7 @@ test('adapter save → load round trip in PEFT layout, on a fresh copy of the ba
 test('merging folds the adapter into the weights; the saved merged model reproduces the adapted logits', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rft-merge-'));
   try {
-    const m = loadModel(`${FIX}qwen3`);
+    const m = loadModel(`${FIX}qwen3`, { weightsDtype: 'f32' });
     randomAdapter(m, 4, ['q_proj', 'k_proj', 'o_proj', 'up_proj']);
     const adapted = logits(m);
     mergeLora(m);
@@ -80,6 +80,19 @@ test('merging folds the adapter into the weights; the saved merged model reprodu
   } finally {
     rmSync(dir, { recursive: true });
   }
+});
+
+test('merging into a bf16 base widens the merged projections to F32 and leaves the others at 16 bits', () => {
+  const m = loadModel(`${FIX}qwen3`);
+  const f = loadModel(`${FIX}qwen3`, { weightsDtype: 'f32' });
+  for (const model of [m, f]) randomAdapter(model, 4, ['k_proj']);
+  mergeLora(m);
+  mergeLora(f);
+  const k = m.layers[1]!.proj.k_proj;
+  assert.ok(!(k.weight instanceof Tensor16));
+  assert.equal(m.params.get(`${k.name}.weight`), k.weight);
+  assert.deepEqual((k.weight as Tensor).data, (f.layers[1]!.proj.k_proj.weight as Tensor).data);
+  assert.ok(m.layers[1]!.proj.q_proj.weight instanceof Tensor16);
 });
 
 test('adapters that do not fit are refused with the reason', () => {

@@ -46,6 +46,80 @@ test('sampled log-probs agree with teacher-forced ones within 1e-4 (the ratio GR
   samples.forEach((s, i) => s.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - tf[i][j]) < 1e-4, `sample ${i} token ${j}: ${lp} vs ${tf[i][j]}`)));
 });
 
+test('on a bf16 checkpoint (frozen 16-bit base) sampled and teacher-forced log-probs still agree within 1e-4', async () => {
+  // hidden 96 ≥ 64: decoding takes the few-rows kernels, teacher forcing the packed ones.
+  const dir = mkdtempSync(join(tmpdir(), 'rft-policy-bf16-'));
+  initModel(dir, { ...spec, hidden: 96, intermediate: 160, dtype: 'BF16' });
+  const policy = policyFor(dir);
+  assert.equal(policy.model.weightsDtype, 'bf16');
+  perturb(policy, 4);
+  const chat = policy.chat;
+  const prompts = [chat.applyChatTemplate([{ role: 'user', content: 'hi there' }], { addGenerationPrompt: true }), chat.applyChatTemplate([{ role: 'user', content: 'x' }], { addGenerationPrompt: true })];
+  const samples = await policy.sample({ prompts, n: 4, maxNewTokens: 16, temperature: 1, seed: 9 });
+  const seqs = samples.map((s) => ({ prompt: prompts[s.prompt], completion: s.tokens }));
+  const tf = await policy.logprobs(seqs);
+  samples.forEach((s, i) => s.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - tf[i][j]) < 1e-4, `sample ${i} token ${j}: ${lp} vs ${tf[i][j]}`)));
+});
+
+/** Max |sampled − teacher-forced| log-prob over every sampled token, and the samples. */
+async function mismatch(policy: TransformerPolicy, prompts: number[][], seed: number) {
+  const samples = await policy.sample({ prompts, n: 4, maxNewTokens: 16, temperature: 1, seed });
+  const tf = await policy.logprobs(samples.map((s) => ({ prompt: prompts[s.prompt], completion: s.tokens })));
+  let max = 0;
+  samples.forEach((s, i) => s.logprobs.forEach((lp, j) => (max = Math.max(max, Math.abs(lp - tf[i][j])))));
+  return { max, samples };
+}
+
+test('merged-LoRA rollouts: the same samples as the two-product path, log-probs within 1e-4 of the training forward, the model restored', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rft-policy-merged-'));
+  initModel(dir, { ...spec, hidden: 96, intermediate: 160 });
+  const merged = policyFor(dir, { mergedRollouts: 'on' });
+  const plain = policyFor(dir, { mergedRollouts: 'off' });
+  assert.equal(policyFor(dir).mergedRollouts, true, 'auto merges on an F32 base');
+  perturb(merged, 6);
+  perturb(plain, 6);
+  const chat = merged.chat;
+  const prompts = [chat.applyChatTemplate([{ role: 'user', content: 'merge me' }], { addGenerationPrompt: true }), chat.applyChatTemplate([{ role: 'user', content: 'q' }], { addGenerationPrompt: true })];
+  const weightsBefore = merged.model.layers.map((L) => L.proj.q_proj.weight);
+  const m = await mismatch(merged, prompts, 3);
+  const p = await mismatch(plain, prompts, 3);
+  t.diagnostic(`merged_lora_max_abs_logprob_diff ${m.max.toExponential(2)} (two-product path: ${p.max.toExponential(2)})`);
+  assert.ok(m.max < 1e-4, `merged sampling moved log-probs by ${m.max}`);
+  assert.deepEqual(m.samples.map((s) => s.tokens), p.samples.map((s) => s.tokens));
+  // Restored: the same weight tensors, the adapters back on, reference sampling unaffected.
+  merged.model.layers.forEach((L, i) => {
+    assert.equal(L.proj.q_proj.weight, weightsBefore[i]);
+    assert.ok(L.proj.q_proj.lora && L.proj.v_proj.lora);
+  });
+});
+
+test('withMergedAdapter restores the projections when the sampling throws', async () => {
+  const { withMergedAdapter } = await import('./lora.js');
+  const policy = policyFor(tinyModelDir());
+  const p = policy.model.layers[0]!.proj.up_proj;
+  const [w, l] = [p.weight, p.lora];
+  assert.throws(() => withMergedAdapter(policy.model, () => {
+    assert.equal(p.lora, null);
+    assert.notEqual(p.weight, w);
+    throw new Error('boom');
+  }), /boom/);
+  assert.equal(p.weight, w);
+  assert.equal(p.lora, l);
+});
+
+test('merged-LoRA rollouts are off by default on a bf16 base (F32 copies would double the bytes per token); forced on, the mismatch is measured', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rft-policy-merged16-'));
+  initModel(dir, { ...spec, hidden: 96, intermediate: 160, dtype: 'BF16' });
+  assert.equal(policyFor(dir).mergedRollouts, false);
+  const on = policyFor(dir, { mergedRollouts: 'on' });
+  perturb(on, 6);
+  const chat = on.chat;
+  const prompts = [chat.applyChatTemplate([{ role: 'user', content: 'merge me' }], { addGenerationPrompt: true })];
+  const m = await mismatch(on, prompts, 3);
+  t.diagnostic(`bf16 base, merged F32 copies: max |sampled − teacher-forced| log-prob ${m.max.toExponential(2)}`);
+  assert.ok(m.max < 1e-3, `${m.max}`);
+});
+
 test('the reference policy is the model without the adapter', async () => {
   const dir = tinyModelDir();
   const policy = policyFor(dir);
@@ -131,4 +205,75 @@ test('continuing from an adapter: it becomes the reference, and the saved adapte
   loadAdapter(fresh, out);
   const reloaded = noGrad(() => logprobs(fresh, seqs));
   now[0].forEach((v, j) => assert.ok(Math.abs(v - reloaded[0][j]) < 1e-4, `token ${j}: ${v} vs ${reloaded[0][j]}`));
+});
+
+test('a loss on the entropies back-propagates through the whole distribution: parameter gradient matches finite differences, split or not', async () => {
+  const dir = tinyModelDir();
+  const seqs: Sequence[] = [
+    { prompt: [3, 4, 5], completion: [6, 7, 8] },
+    { prompt: [10, 11], completion: [12, 13] },
+  ];
+  const wH = [[0.5, -1, 2], [1, 0.25]];
+  // L = Σ wH·H (no log-prob term), at temperature 0.8
+  const entropyLoss = (lps: Float32Array[], ents?: Float32Array[]) => ({
+    loss: ents!.reduce((a, e, i) => a + e.reduce((b, h, j) => b + h * wH[i][j], 0), 0),
+    dlogp: lps.map((l) => new Float64Array(l.length)),
+    dentropy: wH,
+  });
+  for (const maxBatchTokens of [4096, 8]) {
+    const policy = policyFor(dir, { maxBatchTokens });
+    perturb(policy, 9);
+    const L0 = (await policy.forwardBackward(seqs, entropyLoss, { temperature: 0.8 })).loss;
+    assert.ok(Number.isFinite(L0));
+    const p = policy.model.layers[1]!.proj.v_proj!.lora!;
+    const grad = Float32Array.from(p.B.grad!);
+    const value = async () => {
+      let v = 0;
+      await policy.forwardBackward(seqs, (lps, ents) => {
+        v = entropyLoss(lps, ents).loss;
+        return { loss: v, dlogp: lps.map((l) => new Float64Array(l.length)) };
+      }, { temperature: 0.8 });
+      return v;
+    };
+    for (const i of [0, 5, 17]) {
+      const h = 1e-2;
+      const x = p.B.data[i]!;
+      p.B.data[i] = x + h;
+      const up = await value();
+      p.B.data[i] = x - h;
+      const dn = await value();
+      p.B.data[i] = x;
+      const fd = (up - dn) / (2 * h);
+      assert.ok(Math.abs(grad[i]! - fd) <= 2e-3 + 2e-2 * Math.abs(fd), `maxBatchTokens ${maxBatchTokens}, B[${i}]: ${grad[i]} vs ${fd}`);
+    }
+  }
+});
+
+test('resetReference: the reference becomes the current policy (LoRA and full weights), and the checkpoint keeps it', async () => {
+  const dir = tinyModelDir();
+  const seqs: Sequence[] = [{ prompt: [3, 4], completion: [5, 6, 7] }];
+  const lossFn = (lps: Float32Array[]) => ({ loss: -lps[0].reduce((a, b) => a + b, 0), dlogp: [lps[0].map(() => -1)] });
+  for (const full of [false, true]) {
+    const p = policyFor(dir, { full });
+    const start = await p.logprobs(seqs, { reference: true });
+    for (let i = 0; i < 3; i++) {
+      await p.forwardBackward(seqs, lossFn);
+      await p.optimStep({ lr: 0.02 });
+    }
+    const now = await p.logprobs(seqs);
+    // before a reset the reference is the starting policy, however far training went
+    assert.deepEqual(Array.from((await p.logprobs(seqs, { reference: true }))[0]), Array.from(start[0]), `full=${full}`);
+    assert.ok(Math.abs(now[0][0] - start[0][0]) > 1e-4, 'training moved the policy');
+    await p.resetReference();
+    assert.deepEqual(Array.from((await p.logprobs(seqs, { reference: true }))[0]), Array.from(now[0]));
+    // the policy itself is untouched by computing the reference
+    assert.deepEqual(Array.from((await p.logprobs(seqs))[0]), Array.from(now[0]));
+    await p.forwardBackward(seqs, lossFn);
+    await p.optimStep({ lr: 0.02 });
+    const ckpt = mkdtempSync(join(tmpdir(), 'rft-policy-ref-'));
+    await p.saveTrainingState(ckpt);
+    const q = policyFor(dir, { full });
+    await q.loadTrainingState(ckpt);
+    assert.deepEqual(Array.from((await q.logprobs(seqs, { reference: true }))[0]), Array.from(now[0]), `restored reference, full=${full}`);
+  }
 });

@@ -11,13 +11,13 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdamW, backward, noGrad, Rng, scope, type Tensor } from '../engine/index.js';
+import { AdamW, add, backward, mul, noGrad, Rng, scope, sum, tensor, Tensor16, type Tensor } from '../engine/index.js';
 import type { ChatMessage as RowMessage, Tool } from '../contracts/row.js';
 import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import type { LossFn, OptimParams, PolicyEngine, Sample, SampleRequest, Sequence } from '../contracts/policy-engine.js';
 import type { Transformer } from './transformer.js';
 import type { ModelTokenizer, ChatMessage } from './tokenizer.js';
-import { addLora, getAdapter, loadAdapter, mergeLora, saveAdapter as savePeftAdapter, type LoraConfig, type LoraAdapter } from './lora.js';
+import { addLora, getAdapter, loadAdapter, mergeLora, saveAdapter as savePeftAdapter, withMergedAdapter, type LoraConfig, type LoraAdapter } from './lora.js';
 import { sample } from './sampler.js';
 import { completionLogprobs, logprobs } from './logprobs.js';
 import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors.js';
@@ -35,6 +35,12 @@ export interface TransformerPolicyOptions {
   seed: number;
   /** Padded tokens per forward pass; larger batches are split (memory bound on (tokens, vocab) logits). */
   maxBatchTokens?: number;
+  /**
+   * Sample with the adapter merged into per-call F32 copies of the weights (withMergedAdapter) instead
+   * of two extra LoRA products per projection per token. "auto" (default): on for an F32 base; off for
+   * a 16-bit base, whose F32 copies would double the bytes streamed per token.
+   */
+  mergedRollouts?: 'auto' | 'on' | 'off';
 }
 
 /** The model layer's tokenizer seen through the rollout contract. */
@@ -56,6 +62,8 @@ export class TransformerPolicy implements PolicyEngine {
   /** The adapter merged into the base at start (kept to fold into saved adapters). */
   private readonly initial: { config: LoraConfig; tensors: Map<string, NamedTensor> } | null = null;
   private readonly adapter: LoraAdapter | null;
+  /** The reference policy's trainable weights, once there are some to keep (see asReference). */
+  private refWeights: Float32Array[] | null = null;
 
   constructor(readonly model: Transformer, readonly tokenizer: ModelTokenizer, readonly opts: TransformerPolicyOptions) {
     if (opts.initAdapter) {
@@ -64,9 +72,9 @@ export class TransformerPolicy implements PolicyEngine {
       mergeLora(model);
     }
     if (opts.full) {
-      model.setBaseTrainable(true);
+      model.setBaseTrainable(true); // throws for 16-bit base weights: full training is F32
       this.adapter = null;
-      this.trainable = [...model.params.values()];
+      this.trainable = [...model.params.values()].filter((t): t is Tensor => !(t instanceof Tensor16));
     } else {
       if (!opts.lora) throw new Error('TransformerPolicy: give a LoRA config, or full: true');
       const missing = this.initial?.config.targetModules.filter((m) => !opts.lora!.targetModules.includes(m)) ?? [];
@@ -78,6 +86,13 @@ export class TransformerPolicy implements PolicyEngine {
       this.trainable = this.adapter.parameters();
     }
     this.optimizer = new AdamW(this.trainable, { lr: 0, weightDecay: 0 });
+  }
+
+  /** Whether sample() merges the adapter into the weights (see TransformerPolicyOptions.mergedRollouts). */
+  get mergedRollouts(): boolean {
+    const m = this.opts.mergedRollouts ?? 'auto';
+    if (!this.adapter || m === 'off') return false;
+    return m === 'on' || this.model.weightsDtype === 'f32';
   }
 
   get chat(): ChatTokenizer {
@@ -99,15 +114,66 @@ export class TransformerPolicy implements PolicyEngine {
         seed: req.seed,
         tokenizer: this.tokenizer,
       });
-    const out = req.reference ? this.model.withoutAdapters(run) : run();
+    const out = req.reference ? this.asReference(run) : this.mergedRollouts ? withMergedAdapter(this.model, run) : run();
     return out.map((s, i) => ({ prompt: Math.floor(i / req.n), tokens: s.tokens, logprobs: s.logprobs, finishReason: s.finishReason }));
   }
 
   async logprobs(seqs: Sequence[], opts: { reference?: boolean; temperature?: number } = {}): Promise<Float32Array[]> {
     this.model.train(false);
     const run = () => logprobs(this.model, seqs, { temperature: opts.temperature, maxTokens: this.opts.maxBatchTokens });
-    const out = opts.reference ? this.model.withoutAdapters(run) : run();
+    const out = opts.reference ? this.asReference(run) : run();
     return out.map((l) => Float32Array.from(l));
+  }
+
+  /**
+   * Runs fn as the reference policy. Until a reset that is the policy training started from:
+   * the adapter disabled (LoRA), or for full weights the weights before the first update (copied
+   * when first asked for, which must be before any update). After resetReference() it is the
+   * trainable weights as they were at the reset, swapped in for the duration of fn.
+   */
+  private asReference<T>(fn: () => T): T {
+    if (!this.refWeights && this.opts.full) {
+      if (this.optimizer.stepCount > 0) {
+        throw new Error('the reference policy of a full-weight run is its starting weights, which were not kept (a resumed run from an older checkpoint?); train with --kl-beta 0, or start the run again');
+      }
+      this.refWeights = this.trainable.map((t) => Float32Array.from(t.data));
+    }
+    if (!this.refWeights) return this.model.withoutAdapters(fn);
+    const saved = this.trainable.map((t) => Float32Array.from(t.data));
+    this.trainable.forEach((t, i) => t.data.set(this.refWeights![i]!));
+    try {
+      return fn();
+    } finally {
+      this.trainable.forEach((t, i) => t.data.set(saved[i]!));
+    }
+  }
+
+  /** ProRL's reference reset: the current weights become the reference; AdamW's moments restart. */
+  async resetReference(): Promise<void> {
+    this.refWeights = this.trainable.map((t) => Float32Array.from(t.data));
+    for (const st of this.optimizer.state) {
+      st.m.fill(0);
+      st.v.fill(0);
+    }
+    this.optimizer.stepCount = 0;
+  }
+
+  /** Log-probs and entropies of each completion token, without gradient (eval mode). */
+  private valuesWithEntropy(seqs: Sequence[], temperature: number): { values: Float32Array[]; entropies: Float32Array[] } {
+    this.model.train(false);
+    const values: Float32Array[] = [];
+    const entropies: Float32Array[] = [];
+    for (const chunk of this.chunks(seqs)) {
+      noGrad(() => scope(() => {
+        const r = completionLogprobs(this.model, chunk, { temperature, withEntropy: true });
+        const d = r.logprobs.data;
+        for (const rows of r.index) {
+          values.push(Float32Array.from(rows, (k) => d[k]!));
+          entropies.push(Float32Array.from(rows, (k) => r.entropy![k]!));
+        }
+      }));
+    }
+    return { values, entropies };
   }
 
   /** Splits sequences into chunks of at most maxBatchTokens padded tokens. */
@@ -136,23 +202,33 @@ export class TransformerPolicy implements PolicyEngine {
     const dropoutSeed = (this.opts.seed * 7919 + ++this.fbCalls) >>> 0;
     let entSum = 0;
     let entN = 0;
-    // Forward + backward of one chunk, given the upstream dLoss/dlogp for its sequences.
-    const backwardChunk = (chunk: Sequence[], ci: number, grads: () => ArrayLike<number>[] | null, values?: Float32Array[]) =>
+    type Grads = { dlogp: ArrayLike<number>[]; dentropy?: ArrayLike<number>[] };
+    // Forward + backward of one chunk, given the upstream dLoss/dlogp (and dLoss/dentropy) for its sequences.
+    const backwardChunk = (chunk: Sequence[], ci: number, grads: () => Grads | null, values?: Float32Array[], entropies?: Float32Array[]) =>
       scope(() => {
         this.model.train(true, new Rng((dropoutSeed + ci * 104729) >>> 0));
         try {
-          const r = completionLogprobs(this.model, chunk, { temperature, withEntropy: true });
+          const r = completionLogprobs(this.model, chunk, { temperature, entropyGrad: true });
           const d = r.logprobs.data;
           r.index.forEach((rows) => rows.forEach((k) => {
             entSum += r.entropy![k];
             entN++;
           }));
           if (values) r.index.forEach((rows) => values.push(Float32Array.from(rows, (k) => d[k])));
+          if (entropies) r.index.forEach((rows) => entropies.push(Float32Array.from(rows, (k) => r.entropy![k])));
           const g = grads();
           if (!g) return;
           const upstream = new Float32Array(d.length);
-          r.index.forEach((rows, b) => rows.forEach((k, j) => (upstream[k] = g[b][j])));
-          backward(r.logprobs, upstream);
+          r.index.forEach((rows, b) => rows.forEach((k, j) => (upstream[k] = g.dlogp[b][j])));
+          if (!g.dentropy) {
+            backward(r.logprobs, upstream);
+            return;
+          }
+          // The loss depends on the entropies too: one backward of Σ up·logp + Σ upH·H.
+          const upH = new Float32Array(d.length);
+          r.index.forEach((rows, b) => rows.forEach((k, j) => (upH[k] = g.dentropy![b][j])));
+          const shape = [...r.logprobs.shape];
+          backward(add(sum(mul(r.logprobs, tensor(upstream, shape))), sum(mul(r.entropyTensor!, tensor(upH, shape)))));
         } finally {
           this.model.train(false);
         }
@@ -161,21 +237,22 @@ export class TransformerPolicy implements PolicyEngine {
     if (chunks.length === 1) {
       // One pass: the values the loss needs come from the same forward that is back-propagated.
       const values: Float32Array[] = [];
+      const entropies: Float32Array[] = [];
       let value = 0;
       backwardChunk(chunks[0], 0, () => {
-        const out = loss(values);
+        const out = loss(values, entropies);
         value = out.loss;
-        return out.dlogp;
-      }, values);
+        return out;
+      }, values, entropies);
       return { loss: value, entropy: entN ? entSum / entN : NaN };
     }
     // Several chunks: the loss couples all sequences, so take every value first (no gradient),
     // then back-propagate chunk by chunk.
-    const values = await this.logprobs(seqs, { temperature });
-    const out = loss(values);
+    const { values, entropies } = this.valuesWithEntropy(seqs, temperature);
+    const out = loss(values, entropies);
     let offset = 0;
     chunks.forEach((chunk, ci) => {
-      const g = out.dlogp.slice(offset, offset + chunk.length);
+      const g = { dlogp: out.dlogp.slice(offset, offset + chunk.length), dentropy: out.dentropy?.slice(offset, offset + chunk.length) };
       offset += chunk.length;
       backwardChunk(chunk, ci, () => g);
     });
@@ -240,6 +317,7 @@ export class TransformerPolicy implements PolicyEngine {
       tensors.set(`param.${i}`, { shape: [...t.shape], data: t.data });
       tensors.set(`adam_m.${i}`, { shape: [...t.shape], data: this.optimizer.state[i].m });
       tensors.set(`adam_v.${i}`, { shape: [...t.shape], data: this.optimizer.state[i].v });
+      if (this.refWeights) tensors.set(`ref.${i}`, { shape: [...t.shape], data: this.refWeights[i]! });
     });
     writeSafetensors(join(dir, 'training_state.safetensors'), tensors);
     writeFileSync(join(dir, 'training_state.json'), JSON.stringify({ step: this.optimizer.stepCount, forward_backward_calls: this.fbCalls, params: this.trainable.length }) + '\n');
@@ -258,6 +336,8 @@ export class TransformerPolicy implements PolicyEngine {
         dst.set(src.data);
       }
     });
+    this.refWeights = tensors.has('ref.0') ? this.trainable.map((t, i) => Float32Array.from(tensors.get(`ref.${i}`)!.data)) : null;
+    if (this.refWeights?.some((r, i) => r.length !== this.trainable[i]!.size)) throw new Error(`${dir}: the reference weights have the wrong size`);
     this.optimizer.stepCount = j.step;
     this.fbCalls = j.forward_backward_calls;
     this.optimizer.zeroGrad();

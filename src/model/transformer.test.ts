@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { noGrad, scope } from '../engine/index.js';
+import { noGrad, scope, Tensor16, type Tensor } from '../engine/index.js';
 import { loadModel } from './load.js';
 import { ModelError } from './transformer.js';
 
@@ -22,7 +22,7 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 for (const arch of ['llama', 'qwen2', 'qwen3']) {
   test(`${arch}: logits match the independent PyTorch implementation (fixture)`, () => {
     const fx = JSON.parse(readFileSync(`${FIX}${arch}/logits.json`, 'utf8')) as { ids: number[]; logits: number[][] };
-    const model = loadModel(`${FIX}${arch}`);
+    const model = loadModel(`${FIX}${arch}`, { weightsDtype: 'f32' });
     const got = noGrad(() => scope(() => Array.from(model.forward(Int32Array.from(fx.ids), 1, fx.ids.length).data)));
     const want = fx.logits.flat();
     assert.equal(got.length, want.length);
@@ -30,6 +30,35 @@ for (const arch of ['llama', 'qwen2', 'qwen3']) {
     assert.ok(d < 1e-4, `max relative difference ${d}`);
   });
 }
+
+test('qwen3 (a bf16 checkpoint) keeps its linear and embedding weights at 16 bits by default and still matches PyTorch', () => {
+  const fx = JSON.parse(readFileSync(`${FIX}qwen3/logits.json`, 'utf8')) as { ids: number[]; logits: number[][] };
+  const model = loadModel(`${FIX}qwen3`);
+  assert.equal(model.weightsDtype, 'bf16');
+  assert.ok(model.embed instanceof Tensor16 && model.layers[0]!.proj.q_proj.weight instanceof Tensor16);
+  assert.ok(!(model.finalNorm instanceof Tensor16));
+  const got = noGrad(() => scope(() => Array.from(model.forward(Int32Array.from(fx.ids), 1, fx.ids.length).data)));
+  // Same weights, but on AVX512-BF16 the products also round activations to bf16 (as bf16
+  // autocast does): up to 2⁻⁸ relative per product, a few 1e-3 of the largest logit here.
+  const d = maxRelDiff(got, fx.logits.flat());
+  assert.ok(d < 2e-2, `max relative difference ${d}`);
+});
+
+test('--weights-dtype bf16 rounds an F32 checkpoint to bf16; a bad dtype is refused', () => {
+  const f32 = loadModel(`${FIX}llama`);
+  assert.equal(f32.weightsDtype, 'f32');
+  const bf = loadModel(`${FIX}llama`, { weightsDtype: 'bf16' });
+  assert.equal(bf.weightsDtype, 'bf16');
+  const w = f32.layers[1]!.proj.down_proj.weight as Tensor;
+  const w16 = bf.layers[1]!.proj.down_proj.weight as Tensor16;
+  const wide = w16.toFloat32();
+  for (let i = 0; i < w.size; i++) {
+    const err = Math.abs(wide[i]! - w.data[i]!);
+    assert.ok(err <= 2 ** -8 * Math.abs(w.data[i]!), `element ${i}: ${w.data[i]} → ${wide[i]}`);
+  }
+  assert.throws(() => loadModel(`${FIX}llama`, { weightsDtype: 'q4' as 'f32' }), /weights dtype must be one of auto, f32, bf16, got "q4"/);
+  assert.throws(() => bf.setBaseTrainable(true), /base weights are bf16 \(frozen\); training them needs F32 weights/);
+});
 
 test('batched forward with left padding equals each sequence alone', () => {
   const model = loadModel(`${FIX}qwen3`);

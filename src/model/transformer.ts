@@ -10,13 +10,13 @@
  * Then logits = lm_head(rmsnorm(x)) (lm_head = embed_tokens when tied).
  */
 import {
-  attention, concat, embedding, noGrad, reshape, rmsnorm, rope, slice, swiglu, tensor, zeros, type Rng, type Tensor,
+  attention, concat, embedding, noGrad, reshape, rmsnorm, rope, slice, swiglu, tensor, zeros, Tensor16, type Rng, type Tensor,
 } from '../engine/index.js';
 import type { ModelConfig } from './config.js';
 import { RopeTable } from './rope.js';
 import { Projection, type ForwardMode } from './projection.js';
 import { checkWeights } from './weights.js';
-import type { NamedTensor } from './safetensors.js';
+import type { NamedTensor, NamedTensor16 } from './safetensors.js';
 import { KVCache } from './kv-cache.js';
 
 export const PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -41,31 +41,39 @@ export interface ForwardOptions {
   lastOnly?: boolean;
 }
 
+/** A base weight: F32, or a frozen 16-bit matrix (linear / embedding weights of a bf16/f16 checkpoint). */
+export type BaseWeight = Tensor | Tensor16;
+
 export class Transformer {
   readonly config: ModelConfig;
   /** Every parameter by HF name (base weights; LoRA weights live on the projections). */
-  readonly params = new Map<string, Tensor>();
-  readonly embed: Tensor;
+  readonly params = new Map<string, BaseWeight>();
+  readonly embed: BaseWeight;
   readonly layers: Layer[] = [];
   readonly finalNorm: Tensor;
   readonly lmHead: Projection;
   readonly rope: RopeTable;
   readonly mode: ForwardMode = { adapters: true, training: false, rng: null };
 
-  /** Builds the model over checked tensors (shared, not copied). Call outside any engine scope(). */
-  constructor(config: ModelConfig, tensors: Map<string, NamedTensor>, where = 'checkpoint') {
+  /**
+   * Builds the model over checked tensors (shared, not copied). Linear and embedding weights may come
+   * as 16-bit bits (NamedTensor16): they stay so, frozen. Call outside any engine scope().
+   */
+  constructor(config: ModelConfig, tensors: Map<string, NamedTensor | NamedTensor16>, where = 'checkpoint') {
     this.config = config;
     const checked = checkWeights(config, tensors, where);
-    for (const [name, t] of checked) this.params.set(name, tensor(t.data, t.shape, { name }));
+    for (const [name, t] of checked) this.params.set(name, 'bits' in t ? new Tensor16(t.dtype, t.bits, t.shape, name) : tensor(t.data, t.shape, { name }));
     const p = (name: string) => this.params.get(name)!;
-    const opt = (name: string) => this.params.get(name) ?? null;
+    // Norms and biases are always F32 (checkWeights refuses them at 16 bits).
+    const f32 = (name: string) => this.params.get(name) as Tensor;
+    const opt = (name: string) => (this.params.get(name) as Tensor | undefined) ?? null;
     this.embed = p('model.embed_tokens.weight');
     for (let l = 0; l < config.numLayers; l++) {
       const pre = `model.layers.${l}.`;
       const mk = (sub: string, name: ProjectionName) => new Projection(`${pre}${sub}.${name}`, p(`${pre}${sub}.${name}.weight`), opt(`${pre}${sub}.${name}.bias`));
       this.layers.push({
-        inputNorm: p(`${pre}input_layernorm.weight`),
-        postNorm: p(`${pre}post_attention_layernorm.weight`),
+        inputNorm: f32(`${pre}input_layernorm.weight`),
+        postNorm: f32(`${pre}post_attention_layernorm.weight`),
         qNorm: opt(`${pre}self_attn.q_norm.weight`),
         kNorm: opt(`${pre}self_attn.k_norm.weight`),
         proj: {
@@ -74,21 +82,29 @@ export class Transformer {
         },
       });
     }
-    this.finalNorm = p('model.norm.weight');
+    this.finalNorm = f32('model.norm.weight');
     this.lmHead = new Projection('lm_head', config.tieWordEmbeddings ? this.embed : p('lm_head.weight'), null);
     this.rope = new RopeTable(config.headDim, config.ropeTheta, config.ropeScaling);
   }
 
-  /** Base weights as HF-named tensors (for saving). */
+  /** Base weights as HF-named F32 tensors (for saving; 16-bit weights are widened, exactly). */
   stateDict(): Map<string, NamedTensor> {
     const out = new Map<string, NamedTensor>();
-    for (const [name, t] of this.params) out.set(name, { shape: [...t.shape], data: t.data });
+    for (const [name, t] of this.params) out.set(name, { shape: [...t.shape], data: t instanceof Tensor16 ? t.toFloat32() : t.data });
     return out;
+  }
+
+  /** The storage of the frozen linear/embedding weights: "f32", or "bf16" / "f16" when any is 16-bit. */
+  get weightsDtype(): 'f32' | 'bf16' | 'f16' {
+    for (const t of this.params.values()) if (t instanceof Tensor16) return t.dtype;
+    return 'f32';
   }
 
   /** Whether gradients flow into the base weights (full fine-tuning / gradient checks) or not (LoRA). */
   setBaseTrainable(on: boolean): void {
-    for (const t of this.params.values()) t.requiresGrad = on;
+    if (on && this.weightsDtype !== 'f32')
+      throw new ModelError(`the base weights are ${this.weightsDtype} (frozen); training them needs F32 weights: load the model with --weights-dtype f32`);
+    for (const t of this.params.values()) if (!(t instanceof Tensor16)) t.requiresGrad = on;
   }
 
   /** Training mode turns LoRA dropout on, drawing masks from rng. */

@@ -3,7 +3,7 @@
  * model and to check a checkpoint before loading it (every tensor present, no unknown extra, shapes right).
  */
 import type { ModelConfig } from './config.js';
-import type { NamedTensor } from './safetensors.js';
+import type { NamedTensor, NamedTensor16 } from './safetensors.js';
 
 export type WeightKind = 'linear' | 'bias' | 'norm' | 'embedding';
 export interface WeightSpec {
@@ -48,9 +48,9 @@ export class WeightsError extends Error {}
  * `lm_head.weight` (some exports do; it must equal the embedding, so it is dropped), and
  * `rotary_emb.inv_freq` buffers (recomputed from the config). Everything else must match exactly.
  */
-export function checkWeights(c: ModelConfig, tensors: Map<string, NamedTensor>, where: string): Map<string, NamedTensor> {
+export function checkWeights<T extends NamedTensor | NamedTensor16>(c: ModelConfig, tensors: Map<string, T>, where: string): Map<string, T> {
   const want = expectedWeights(c);
-  const out = new Map<string, NamedTensor>();
+  const out = new Map<string, T>();
   const missing: string[] = [];
   for (const [name, spec] of want) {
     const t = tensors.get(name);
@@ -60,6 +60,8 @@ export function checkWeights(c: ModelConfig, tensors: Map<string, NamedTensor>, 
     }
     if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i]))
       throw new WeightsError(`${where}: tensor "${name}" has shape ${JSON.stringify(t.shape)} but config.json implies ${JSON.stringify(spec.shape)}`);
+    if ('bits' in t && spec.kind !== 'linear' && spec.kind !== 'embedding')
+      throw new WeightsError(`${where}: tensor "${name}" (a ${spec.kind}) must be F32; only linear and embedding weights stay 16-bit`);
     out.set(name, t);
   }
   if (missing.length) {
@@ -69,4 +71,10 @@ export function checkWeights(c: ModelConfig, tensors: Map<string, NamedTensor>, 
   const extra = [...tensors.keys()].filter((n) => !want.has(n) && !n.endsWith('rotary_emb.inv_freq') && !(n === 'lm_head.weight' && c.tieWordEmbeddings));
   if (extra.length) throw new WeightsError(`${where}: unexpected tensor(s) for ${c.architecture}: ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''}; the checkpoint does not match config.json`);
   return out;
+}
+
+/** Whether a tensor of this config may stay 16-bit when frozen: the linear and embedding matrices. */
+export function mayStay16(c: ModelConfig, name: string): boolean {
+  const kind = expectedWeights(c).get(name)?.kind;
+  return kind === 'linear' || kind === 'embedding' || (name === 'lm_head.weight' && c.tieWordEmbeddings);
 }

@@ -1,7 +1,7 @@
 /**
  * The dashboard's files, served by `rft server` at `/` and `/dashboard/…`: plain HTML, CSS and
- * ES modules from src/server/dashboard/ (no build step, no CDN) plus uPlot's dist files from the
- * installed `uplot` package. The dashboard is a client of the jobs REST API and nothing more
+ * ES modules from the package's dashboard/ folder (no build step, no CDN; listed in package.json
+ * "files") plus uPlot's dist files from the installed `uplot` package. The dashboard is a client of the jobs REST API and nothing more
  * (it learns whether keys are needed from `/health`, the built-in evaluators from
  * `/v1/builtinEvaluators`).
  */
@@ -20,17 +20,14 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-/** src/server/dashboard, found from this module whether it runs compiled (dist/src/server) or from source. */
+/** The package's dashboard/ folder, found from this module whether it runs compiled (dist/src/server) or from source. */
 export function dashboardDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
-    const cand = join(dir, 'src', 'server', 'dashboard');
-    if (existsSync(join(cand, 'index.html'))) return cand;
-    const here = join(dir, 'dashboard');
-    if (existsSync(join(here, 'index.html')) && existsSync(join(here, 'js'))) return here;
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'dashboard', 'index.html'))) return join(dir, 'dashboard');
     dir = dirname(dir);
   }
-  throw new Error('the dashboard files (src/server/dashboard/index.html) are missing from the package');
+  throw new Error('the dashboard files (dashboard/index.html) are missing from the package');
 }
 
 function vendorFile(name: string): string | undefined {

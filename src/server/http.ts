@@ -26,6 +26,11 @@ export interface ServerOptions extends SchedulerOptions {
   apiKey?: string;
   /** Largest request body in bytes (default 4 MiB); larger gets 413. */
   maxBodyBytes?: number;
+  /**
+   * Serve vLLM's runtime LoRA routes (`/v1/load_lora_adapter`, `/v1/unload_lora_adapter`); off by
+   * default, as in vLLM (VLLM_ALLOW_RUNTIME_LORA_UPDATING), since they read any folder the server can.
+   */
+  allowRuntimeLora?: boolean;
 }
 
 interface LoadedAdapter {
@@ -78,11 +83,16 @@ export class InferenceServer {
     await closed;
   }
 
-  /** Loads (or replaces) an adapter under a name; running requests keep the weights they started with. */
-  loadAdapter(name: string, path: string): void {
+  /**
+   * Loads an adapter under a name; a name already loaded is an error unless `inplace` (vLLM's
+   * load_inplace), which replaces its weights. Running requests keep the weights they started with.
+   */
+  loadAdapter(name: string, path: string, inplace = false): void {
     if (!NAME_RE.test(name)) throw badRequest(`lora_name "${name}" must be 1-128 letters, digits or ._:/-`, 'lora_name');
     if (name === this.opts.modelName) throw badRequest(`lora_name "${name}" is the base model's name`, 'lora_name');
-    if (!existsSync(path) || !statSync(path).isDirectory()) throw badRequest(`lora_path ${path}: not a folder (expected a PEFT adapter folder with adapter_config.json)`, 'lora_path');
+    if (this.adapters.has(name) && !inplace)
+      throw badRequest(`The lora adapter '${name}' has already been loaded. If you want to load the adapter in place, set 'load_inplace' to true.`, 'lora_name', 'adapter_already_loaded');
+    if (!existsSync(path) || !statSync(path).isDirectory()) throw notFound(`lora_path ${path}: no such folder on the server (expected a PEFT adapter folder with adapter_config.json)`, 'lora_path', 'adapter_not_found');
     let weights: DetachedAdapter;
     try {
       weights = readDetachedAdapter(this.opts.model, path);
@@ -93,7 +103,12 @@ export class InferenceServer {
   }
 
   unloadAdapter(name: string): void {
-    if (!this.adapters.delete(name)) throw notFound(`no adapter named "${name}" is loaded`, 'lora_name', 'adapter_not_found');
+    if (!this.adapters.delete(name)) throw notFound(`The lora adapter '${name}' cannot be found (loaded: ${this.adapterNames.join(', ') || 'none'}).`, 'lora_name', 'adapter_not_found');
+  }
+
+  private runtimeLora(): void {
+    if (!this.opts.allowRuntimeLora)
+      throw notFound('runtime LoRA loading is off on this server; start it with `rft serve --allow-runtime-lora` (or VLLM_ALLOW_RUNTIME_LORA_UPDATING=1)', null, 'runtime_lora_disabled');
   }
 
   get adapterNames(): string[] {
@@ -117,7 +132,7 @@ export class InferenceServer {
   private async handle(req: IncomingMessage, res: ServerResponse, body?: Record<string, unknown>): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname.replace(/\/+$/, '') || '/';
-    if (path === '/health') return this.sendJson(res, 200, { status: 'ok', ...this.scheduler.load, adapters: this.adapterNames.length });
+    if (path === '/health') return this.sendJson(res, 200, { status: 'ok', ...this.scheduler.load, adapters: this.adapterNames.length, tokens: this.scheduler.stats.tokens });
     if (!path.startsWith('/v1/')) throw notFound(`no route ${req.method} ${path}`, null, 'unknown_url');
     if (this.opts.apiKey !== undefined) {
       const auth = req.headers.authorization ?? '';
@@ -132,18 +147,22 @@ export class InferenceServer {
         return this.generate(req, res, 'chat', body);
       case 'POST /v1/completions':
         return this.generate(req, res, 'completion', body);
+      // vLLM's runtime LoRA API; its success replies are plain text, as vLLM's are.
       case 'POST /v1/load_lora_adapter': {
+        this.runtimeLora();
         const b = await this.readJson(req);
-        if (typeof b.lora_name !== 'string') throw badRequest('lora_name: required string', 'lora_name');
-        if (typeof b.lora_path !== 'string') throw badRequest('lora_path: required string (a PEFT adapter folder on the server)', 'lora_path');
-        this.loadAdapter(b.lora_name, b.lora_path);
-        return this.sendJson(res, 200, { status: 'ok', message: `LoRA adapter '${b.lora_name}' loaded`, lora_name: b.lora_name });
+        if (typeof b.lora_name !== 'string' || !b.lora_name) throw badRequest('lora_name: required string', 'lora_name');
+        if (typeof b.lora_path !== 'string' || !b.lora_path) throw badRequest('lora_path: required string (a PEFT adapter folder the server can read)', 'lora_path');
+        if (b.load_inplace !== undefined && typeof b.load_inplace !== 'boolean') throw badRequest('load_inplace: must be true or false', 'load_inplace');
+        this.loadAdapter(b.lora_name, b.lora_path, b.load_inplace === true);
+        return this.sendText(res, 200, `Success: LoRA adapter '${b.lora_name}' added successfully.`);
       }
       case 'POST /v1/unload_lora_adapter': {
+        this.runtimeLora();
         const b = await this.readJson(req);
-        if (typeof b.lora_name !== 'string') throw badRequest('lora_name: required string', 'lora_name');
+        if (typeof b.lora_name !== 'string' || !b.lora_name) throw badRequest('lora_name: required string', 'lora_name');
         this.unloadAdapter(b.lora_name);
-        return this.sendJson(res, 200, { status: 'ok', message: `LoRA adapter '${b.lora_name}' unloaded`, lora_name: b.lora_name });
+        return this.sendText(res, 200, `Success: LoRA adapter '${b.lora_name}' removed successfully.`);
       }
     }
     if (path.startsWith('/v1/models/') && req.method === 'GET') {
@@ -189,26 +208,33 @@ export class InferenceServer {
     return v as Record<string, unknown>;
   }
 
-  /** Prompt token ids of a request, checked against the vocabulary and context length. */
-  private promptIds(r: GenerationRequest): number[] {
+  /** Prompt token ids of each prompt of a request (one for chat), checked against the vocabulary. */
+  private promptIds(r: GenerationRequest): number[][] {
     const tok = this.opts.tokenizer;
-    let ids: number[];
     if (r.kind === 'chat') {
       if (!tok.hasChatTemplate) throw badRequest('this model has no chat template; use POST /v1/completions with a prompt', 'messages', 'no_chat_template');
+      let ids: number[];
       try {
         ids = tok.encodeChat(r.messages!, { addGenerationPrompt: true, tools: r.toolChoice !== 'none' ? r.tools : undefined });
       } catch (e) {
         throw badRequest(`messages: ${(e as Error).message}`, 'messages');
       }
-    } else if (typeof r.prompt === 'string') ids = tok.encode(r.prompt);
-    else {
-      ids = r.prompt!;
-      const V = this.opts.model.config.vocabSize;
-      const badId = ids.findIndex((id) => id >= V);
-      if (badId >= 0) throw badRequest(`prompt[${badId}]: token id ${ids[badId]} is outside the vocabulary (0..${V - 1})`, 'prompt');
+      if (ids.length === 0) throw badRequest('the prompt encodes to no tokens', 'messages');
+      return [ids];
     }
-    if (ids.length === 0) throw badRequest('the prompt encodes to no tokens', r.kind === 'chat' ? 'messages' : 'prompt');
-    return ids;
+    const V = this.opts.model.config.vocabSize;
+    const many = r.prompts !== undefined;
+    return (r.prompts ?? [r.prompt!]).map((p, i) => {
+      const param = many ? `prompt[${i}]` : 'prompt';
+      if (typeof p === 'string') {
+        const ids = tok.encode(p);
+        if (ids.length === 0) throw badRequest(`${param}: the prompt encodes to no tokens`, param);
+        return ids;
+      }
+      const badId = p.findIndex((id) => id >= V);
+      if (badId >= 0) throw badRequest(`${param}[${badId}]: token id ${p[badId]} is outside the vocabulary (0..${V - 1})`, `${param}[${badId}]`);
+      return p;
+    });
   }
 
   private async generate(req: IncomingMessage, res: ServerResponse, kind: 'chat' | 'completion', body?: Record<string, unknown>): Promise<void> {
@@ -219,44 +245,66 @@ export class InferenceServer {
       if (!a) throw notFound(`the model "${r.model}" does not exist; available: ${this.models().map((m) => m.id).join(', ')}`, 'model', 'model_not_found');
       adapter = a.weights;
     }
-    const ids = this.promptIds(r);
+    const prompts = this.promptIds(r);
     const ctx = this.scheduler.contextLength;
     const promptParam = kind === 'chat' ? 'messages' : 'prompt';
-    if (ids.length >= ctx) throw badRequest(`the prompt has ${ids.length} tokens; the model's context length is ${ctx} tokens`, promptParam, 'context_length_exceeded');
-    if (r.maxTokens !== undefined && ids.length + r.maxTokens > ctx)
-      throw badRequest(`max_tokens ${r.maxTokens} plus the prompt's ${ids.length} tokens exceed the model's context length of ${ctx} tokens; ask for at most ${ctx - ids.length}`, 'max_tokens', 'context_length_exceeded');
-    const maxTokens = r.maxTokens ?? ctx - ids.length;
+    for (const [i, ids] of prompts.entries()) {
+      const which = prompts.length > 1 ? `prompt[${i}]` : 'the prompt';
+      if (ids.length >= ctx) throw badRequest(`${which} has ${ids.length} tokens; the model's context length is ${ctx} tokens`, prompts.length > 1 ? which : promptParam, 'context_length_exceeded');
+      if (r.maxTokens !== undefined && ids.length + r.maxTokens > ctx)
+        throw badRequest(`max_tokens ${r.maxTokens} plus ${prompts.length > 1 ? which + "'s" : "the prompt's"} ${ids.length} tokens exceed the model's context length of ${ctx} tokens; ask for at most ${ctx - ids.length}`, 'max_tokens', 'context_length_exceeded');
+    }
     const toolNames = r.tools && r.toolChoice !== 'none' ? new Set(r.tools.map((t) => t.function.name)) : null;
     const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
     const created = Math.floor(Date.now() / 1000);
-    const spec = {
-      promptIds: ids, adapter, n: r.n, maxTokens, params: { temperature: r.temperature, topP: r.topP, topK: r.topK },
-      seed: r.seed, stops: r.stop, logprobs: r.logprobs, topLogprobs: r.topLogprobs, jsonMode: r.jsonMode, ignoreEos: r.ignoreEos,
-    };
+    const specOf = (ids: number[]) => ({
+      promptIds: ids, adapter, n: r.n, maxTokens: r.maxTokens ?? ctx - ids.length, params: { temperature: r.temperature, topP: r.topP, topK: r.topK },
+      seed: r.seed, stops: r.stop, logprobs: r.logprobs, topLogprobs: r.topLogprobs, jsonMode: r.jsonMode, ignoreEos: r.ignoreEos, stopTokenIds: r.stopTokenIds,
+    });
     const base = { id, created, model: r.model };
+    const asIds = r.tokensAsIds;
 
     if (!r.stream) {
-      const result = await new Promise<JobResult>((resolve, reject) => {
-        const cancel = this.scheduler.submit(spec, { onDone: resolve, onError: reject });
-        res.on('close', () => {
-          if (!res.writableFinished) cancel();
-        });
+      // Several prompts: one scheduler job each, choices numbered prompt by prompt (index = prompt·n + choice), as vLLM does.
+      const cancels: (() => void)[] = [];
+      res.on('close', () => {
+        if (!res.writableFinished) for (const c of cancels) c();
       });
-      if (kind === 'chat')
+      let results: JobResult[];
+      try {
+        results = await Promise.all(
+          prompts.map((ids) => new Promise<JobResult>((resolve, reject) => cancels.push(this.scheduler.submit(specOf(ids), { onDone: resolve, onError: reject })))),
+        );
+      } catch (e) {
+        for (const c of cancels) c();
+        throw e;
+      }
+      const total = { promptTokens: results.reduce((a, x) => a + x.promptTokens, 0), completionTokens: results.reduce((a, x) => a + x.completionTokens, 0), choices: [] };
+      if (kind === 'chat') {
+        const result = results[0]!;
         return this.sendJson(res, 200, {
           ...base, object: 'chat.completion', system_fingerprint: 'rft',
           choices: result.choices.map((c) => {
             const m = chatMessage(c, toolNames);
-            return { index: c.index, message: m.message, logprobs: r.logprobs ? chatLogprobs(c.logprobs) : null, finish_reason: m.finishReason };
+            return { index: c.index, message: m.message, logprobs: r.logprobs ? chatLogprobs(c.logprobs, asIds) : null, finish_reason: m.finishReason, ...(r.returnTokenIds ? { token_ids: c.tokens } : {}) };
           }),
           usage: usage(result),
+          ...(r.returnTokenIds ? { prompt_token_ids: prompts[0] } : {}),
         });
+      }
       return this.sendJson(res, 200, {
         ...base, object: 'text_completion', system_fingerprint: 'rft',
-        choices: result.choices.map((c) => ({ index: c.index, text: c.text, logprobs: r.logprobs ? completionLogprobs(c.logprobs) : null, finish_reason: c.finishReason })),
-        usage: usage(result),
+        choices: results.flatMap((result, p) =>
+          result.choices.map((c) => ({
+            index: p * r.n + c.index, text: c.text, logprobs: r.logprobs ? completionLogprobs(c.logprobs, 0, asIds) : null, finish_reason: c.finishReason,
+            ...(r.returnTokenIds ? { prompt_token_ids: prompts[p], token_ids: c.tokens } : {}),
+          })),
+        ),
+        usage: usage(total),
       });
     }
+    const ids = prompts[0]!;
+    const spec = specOf(ids);
 
     // Streaming (SSE). Headers go out once the request is queued, so queue errors are still plain JSON errors.
     const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
@@ -271,14 +319,28 @@ export class InferenceServer {
       if (started) return;
       started = true;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      if (kind === 'chat') for (let i = 0; i < r.n; i++) write({ ...base, object, system_fingerprint: 'rft', choices: [{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], ...chunkUsage });
+      if (kind === 'chat') for (let i = 0; i < r.n; i++) write({ ...base, object, system_fingerprint: 'rft', choices: [{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], ...chunkUsage, ...(i === 0 ? chatPromptIds : {}) });
     };
-    const onDelta = (index: number, text: string, lps: TokenLogprob[]) => {
+    // return_token_ids: each chunk carries the ids sampled since the previous chunk of its choice
+    // (ids whose text is held back wait for the next chunk); the first chunk of a choice carries the prompt's ids.
+    const pendingIds = new Map<number, number[]>();
+    const promptIdsSent = new Set<number>();
+    const idFields = (index: number): Record<string, unknown> => {
+      if (!r.returnTokenIds) return {};
+      const token_ids = pendingIds.get(index) ?? [];
+      pendingIds.set(index, []);
+      if (kind === 'chat' || promptIdsSent.has(index)) return { token_ids };
+      promptIdsSent.add(index);
+      return { prompt_token_ids: ids, token_ids };
+    };
+    const chatPromptIds = r.returnTokenIds && kind === 'chat' ? { prompt_token_ids: ids } : {};
+    const onDelta = (index: number, text: string, lps: TokenLogprob[], tokens: number[]) => {
+      if (r.returnTokenIds) pendingIds.set(index, [...(pendingIds.get(index) ?? []), ...tokens]);
       if (bufferTools || (!text && !(r.logprobs && lps.length))) return;
       const offset = textSoFar.get(index) ?? '';
       textSoFar.set(index, offset + text);
-      if (kind === 'chat') write({ ...base, object, system_fingerprint: 'rft', choices: [{ index, delta: { content: text }, logprobs: r.logprobs ? chatLogprobs(lps) : null, finish_reason: null }], ...chunkUsage });
-      else write({ ...base, object, system_fingerprint: 'rft', choices: [{ index, text, logprobs: r.logprobs ? completionLogprobs(lps, offset.length) : null, finish_reason: null }], ...chunkUsage });
+      if (kind === 'chat') write({ ...base, object, system_fingerprint: 'rft', choices: [{ index, delta: { content: text }, logprobs: r.logprobs ? chatLogprobs(lps, asIds) : null, finish_reason: null, ...idFields(index) }], ...chunkUsage });
+      else write({ ...base, object, system_fingerprint: 'rft', choices: [{ index, text, logprobs: r.logprobs ? completionLogprobs(lps, offset.length, asIds) : null, finish_reason: null, ...idFields(index) }], ...chunkUsage });
     };
     const onDone = (result: JobResult) => {
       for (const c of result.choices) {
@@ -288,10 +350,10 @@ export class InferenceServer {
             const delta = m.message.tool_calls
               ? { content: m.message.content, tool_calls: m.message.tool_calls.map((t, i) => ({ index: i, ...t })) }
               : { content: m.message.content };
-            write({ ...base, object, system_fingerprint: 'rft', choices: [{ index: c.index, delta, logprobs: r.logprobs ? chatLogprobs(c.logprobs) : null, finish_reason: null }], ...chunkUsage });
+            write({ ...base, object, system_fingerprint: 'rft', choices: [{ index: c.index, delta, logprobs: r.logprobs ? chatLogprobs(c.logprobs, asIds) : null, finish_reason: null, ...idFields(c.index) }], ...chunkUsage });
           }
-          write({ ...base, object, system_fingerprint: 'rft', choices: [{ index: c.index, delta: {}, logprobs: null, finish_reason: m.finishReason }], ...chunkUsage });
-        } else write({ ...base, object, system_fingerprint: 'rft', choices: [{ index: c.index, text: '', logprobs: null, finish_reason: c.finishReason }], ...chunkUsage });
+          write({ ...base, object, system_fingerprint: 'rft', choices: [{ index: c.index, delta: {}, logprobs: null, finish_reason: m.finishReason, ...idFields(c.index) }], ...chunkUsage });
+        } else write({ ...base, object, system_fingerprint: 'rft', choices: [{ index: c.index, text: '', logprobs: null, finish_reason: c.finishReason, ...idFields(c.index) }], ...chunkUsage });
       }
       if (r.includeUsage) write({ ...base, object, system_fingerprint: 'rft', choices: [], usage: usage(result) });
       if (!res.writableEnded) res.end('data: [DONE]\n\n');
@@ -315,6 +377,11 @@ export class InferenceServer {
     }
     const text = JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
+  private sendText(res: ServerResponse, status: number, text: string): void {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
 

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonPrefix } from './json-prefix.js';
-import { parseToolCalls } from './tool-calls.js';
 import { TextStream } from './text-stream.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
 
@@ -38,23 +37,6 @@ test('closing suffixes complete every kind of open state', () => {
     const v = JSON.parse(prefix + j.closingSuffix());
     assert.equal(typeof v, 'object', prefix);
   }
-});
-
-test('tool calls in Qwen/Hermes format become OpenAI tool_calls; other text stays content', () => {
-  const text = 'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>\n<tool_call>\n{"name": "get_time", "arguments": {}}\n</tool_call>';
-  const p = parseToolCalls(text, new Set(['get_weather', 'get_time']));
-  assert.equal(p.content, 'Let me check.');
-  assert.equal(p.toolCalls.length, 2);
-  assert.equal(p.toolCalls[0]!.function.name, 'get_weather');
-  assert.deepEqual(JSON.parse(p.toolCalls[0]!.function.arguments), { city: 'Paris' });
-  assert.match(p.toolCalls[0]!.id, /^call_[0-9a-f]{24}$/);
-  assert.equal(parseToolCalls('<tool_call>{"name":"get_time","arguments":{}}</tool_call>').content, null);
-  // Unknown functions and broken JSON are left as text.
-  assert.deepEqual(parseToolCalls('<tool_call>{"name":"rm_rf","arguments":{}}</tool_call>', new Set(['get_time'])).toolCalls, []);
-  const broken = '<tool_call>{"name": "get_time", </tool_call>';
-  assert.deepEqual(parseToolCalls(broken), { content: broken, toolCalls: [] });
-  // An unterminated block at the end (the model stopped at eos) still counts.
-  assert.equal(parseToolCalls('<tool_call>\n{"name": "get_time", "arguments": {"tz": "UTC"}}\n').toolCalls[0]!.function.arguments, '{"tz":"UTC"}');
 });
 
 test('TextStream holds back possible stop-string starts and never sends text past a stop', () => {

@@ -1,17 +1,26 @@
 /** OpenAI response and stream-chunk objects built from scheduler results. */
 import type { ChoiceResult, JobResult, TokenLogprob } from './scheduler.js';
-import { parseToolCalls, type ToolCall } from './tool-calls.js';
+import { parseToolCalls, type ToolCall } from '../model/tool-calls.js';
 
 const bytes = (s: string) => [...Buffer.from(s, 'utf8')];
 
-export function chatLogprobs(lps: TokenLogprob[]): { content: unknown[] } {
+/**
+ * How a token is named in log-probs: its text, or with vLLM's `return_tokens_as_token_ids`
+ * "token_id:<id>", which names tokens whose text is not valid UTF-8 on its own (byte pieces).
+ */
+const tokenName = (t: { id: number; token: string }, asIds: boolean) => (asIds ? `token_id:${t.id}` : t.token);
+
+export function chatLogprobs(lps: TokenLogprob[], asIds = false): { content: unknown[] } {
   return {
-    content: lps.map((t) => ({ token: t.token, logprob: t.logprob, bytes: bytes(t.token), top_logprobs: t.top.map((a) => ({ token: a.token, logprob: a.logprob, bytes: bytes(a.token) })) })),
+    content: lps.map((t) => {
+      const name = tokenName(t, asIds);
+      return { token: name, logprob: t.logprob, bytes: bytes(t.token), top_logprobs: t.top.map((a) => ({ token: tokenName(a, asIds), logprob: a.logprob, bytes: bytes(a.token) })) };
+    }),
   };
 }
 
-/** Legacy completions logprobs: parallel arrays, top_logprobs as {token: logprob} maps. */
-export function completionLogprobs(lps: TokenLogprob[], offset = 0): Record<string, unknown> {
+/** Legacy completions logprobs: parallel arrays, top_logprobs as {token: logprob} maps; text_offset counts the tokens' text either way. */
+export function completionLogprobs(lps: TokenLogprob[], offset = 0, asIds = false): Record<string, unknown> {
   const text_offset: number[] = [];
   let at = offset;
   for (const t of lps) {
@@ -19,9 +28,9 @@ export function completionLogprobs(lps: TokenLogprob[], offset = 0): Record<stri
     at += t.token.length;
   }
   return {
-    tokens: lps.map((t) => t.token),
+    tokens: lps.map((t) => tokenName(t, asIds)),
     token_logprobs: lps.map((t) => t.logprob),
-    top_logprobs: lps.map((t) => Object.fromEntries(t.top.map((a) => [a.token, a.logprob]))),
+    top_logprobs: lps.map((t) => Object.fromEntries(t.top.map((a) => [tokenName(a, asIds), a.logprob]))),
     text_offset,
   };
 }

@@ -58,11 +58,13 @@ export interface JobSpec {
   jsonMode: boolean;
   /** Do not stop at end-of-sequence tokens (only at max tokens or a stop string). */
   ignoreEos?: boolean;
+  /** More ids that end a choice like end-of-sequence does (kept in `tokens`, as the model's eos is). */
+  stopTokenIds?: number[];
 }
 
 export interface JobHandlers {
-  /** New text (possibly empty) and the tokens that produced it; only called when streaming. */
-  onDelta?(index: number, text: string, logprobs: TokenLogprob[]): void;
+  /** New text (possibly empty), the log-probs asked for and the token ids sampled since the last call; only called when streaming. */
+  onDelta?(index: number, text: string, logprobs: TokenLogprob[], tokens: number[]): void;
   onDone(r: JobResult): void;
   onError(e: ApiError): void;
 }
@@ -267,7 +269,7 @@ export class Scheduler {
       let lp: TokenLogprob | null = null;
       if (spec.logprobs) lp = { id: c.token, token: this.text(c.token), logprob: c.logprob, top: spec.topLogprobs ? this.top(logits, spec) : [] };
       if (lp) s.logprobs.push(lp);
-      if (this.eos.has(c.token) && !spec.ignoreEos) s.finish = 'stop';
+      if ((this.eos.has(c.token) || spec.stopTokenIds?.includes(c.token)) && !spec.ignoreEos) s.finish = 'stop';
       else if (s.json) {
         s.json.push(this.text(c.token));
         if (s.json.complete) s.finish = 'stop';
@@ -275,12 +277,12 @@ export class Scheduler {
       const delta = s.text.update(s.tokens);
       if (s.text.stopped !== null) s.finish = 'stop';
       if (!s.finish && s.tokens.length >= spec.maxTokens) s.finish = 'length';
-      s.job.handlers.onDelta?.(s.index, s.finish ? delta + s.text.finish(s.tokens) : delta, lp ? [lp] : []);
+      s.job.handlers.onDelta?.(s.index, s.finish ? delta + s.text.finish(s.tokens) : delta, lp ? [lp] : [], [c.token]);
     }
     if (!s.finish) return;
     if (s.json && !s.json.complete) {
       s.suffix = s.json.closingSuffix();
-      s.job.handlers.onDelta?.(s.index, s.text.finish(s.tokens) + s.suffix, []);
+      s.job.handlers.onDelta?.(s.index, s.text.finish(s.tokens) + s.suffix, [], []);
     }
     this.remove(s);
     const job = s.job;

@@ -15,7 +15,7 @@ let client: OpenAI;
 
 before(async () => {
   fx = makeFixture();
-  ({ server, url } = await startServer(fx.modelDir, { adapters: { a1: fx.adapterDirs[0]! } }));
+  ({ server, url } = await startServer(fx.modelDir, { adapters: { a1: fx.adapterDirs[0]! }, allowRuntimeLora: true }));
   client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
 after(async () => {
@@ -164,7 +164,7 @@ test('adapters: routed by model name, hot-loaded and unloaded while a request st
   assert.equal(await collect, refBase!.text, 'the request in flight is undisturbed');
   await assert.rejects(client.chat.completions.create({ model: 'a2', messages: messages as never, max_tokens: 2 }), (e: { status?: number; param?: string }) => e.status === 404 && e.param === 'model');
   const bad = await fetch(`${url}/v1/load_lora_adapter`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lora_name: 'x', lora_path: fx.dir + '/missing' }) });
-  assert.equal(bad.status, 400);
+  assert.equal(bad.status, 404);
   assert.equal(((await bad.json()) as { error: { param: string } }).error.param, 'lora_path');
 });
 

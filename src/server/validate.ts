@@ -17,6 +17,8 @@ export interface GenerationRequest {
   messages?: ChatMessage[];
   /** Completions: text or token ids. */
   prompt?: string | number[];
+  /** Completions with several prompts (vLLM / OpenAI batch form): every prompt, `prompt` is unset. */
+  prompts?: (string | number[])[];
   temperature: number;
   topP: number;
   topK: number;
@@ -36,6 +38,12 @@ export interface GenerationRequest {
   jsonMode: boolean;
   /** vLLM's extension: keep generating past end-of-sequence tokens (benchmarks with a fixed length). */
   ignoreEos: boolean;
+  /** vLLM's `stop_token_ids`: more ids that end a choice (besides the model's end-of-sequence ids). */
+  stopTokenIds: number[];
+  /** vLLM's `return_token_ids`: the prompt's ids and each choice's sampled ids in the response. */
+  returnTokenIds: boolean;
+  /** vLLM's `return_tokens_as_token_ids`: log-prob tokens as "token_id:<id>" strings. */
+  tokensAsIds: boolean;
 }
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
@@ -50,6 +58,8 @@ interface Issue {
 type Body = Record<string, unknown>;
 
 export const MAX_N = 16;
+/** Prompts in one completions request at most. */
+export const MAX_PROMPTS = 64;
 
 export function parseGenerationRequest(body: unknown, kind: 'chat' | 'completion'): GenerationRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON object', null, 'invalid_json');
@@ -78,6 +88,7 @@ export function parseGenerationRequest(body: unknown, kind: 'chat' | 'completion
 
   let messages: ChatMessage[] | undefined;
   let prompt: string | number[] | undefined;
+  let prompts: (string | number[])[] | undefined;
   if (kind === 'chat') {
     if (b.prompt !== undefined) bad('prompt', 'not a chat parameter; use "messages" (or POST /v1/completions for a prompt)');
     if (!Array.isArray(b.messages)) bad('messages', 'required: a non-empty array of {role, content} messages');
@@ -117,11 +128,25 @@ export function parseGenerationRequest(body: unknown, kind: 'chat' | 'completion
   } else {
     if (b.messages !== undefined) bad('messages', 'not a completions parameter; use "prompt" (or POST /v1/chat/completions for messages)');
     const p = b.prompt;
+    const isIds = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every((y) => Number.isSafeInteger(y) && (y as number) >= 0);
     if (typeof p === 'string') prompt = p;
     else if (Array.isArray(p) && p.length === 1 && typeof p[0] === 'string') prompt = p[0];
-    else if (Array.isArray(p) && p.length > 0 && p.every((x) => Number.isSafeInteger(x) && x >= 0)) prompt = p as number[];
-    else if (Array.isArray(p) && p.length > 1) bad('prompt', 'several prompts in one request are not supported; send one request per prompt');
-    else bad('prompt', 'required: a string or an array of token ids');
+    else if (isIds(p)) prompt = p;
+    else if (Array.isArray(p) && p.length === 1 && isIds(p[0])) prompt = p[0];
+    else if (Array.isArray(p) && p.length > 1 && (p.every((x) => typeof x === 'string') || p.every((x) => Array.isArray(x)))) {
+      if (p.length > MAX_PROMPTS) bad('prompt', `at most ${MAX_PROMPTS} prompts in one request, got ${p.length}`);
+      p.forEach((x, i) => {
+        if (typeof x === 'string' && x.length === 0) bad(`prompt[${i}]`, 'must not be empty');
+        else if (Array.isArray(x) && !isIds(x)) {
+          const j = x.findIndex((y) => !(Number.isSafeInteger(y) && (y as number) >= 0));
+          bad(j < 0 ? `prompt[${i}]` : `prompt[${i}][${j}]`, j < 0 ? 'must not be empty' : `must be a token id (an integer >= 0), got ${JSON.stringify(x[j])}`);
+        }
+      });
+      prompts = p as (string | number[])[];
+    } else if (Array.isArray(p) && p.length > 0 && p.some((x) => typeof x === 'number')) {
+      const j = p.findIndex((y) => !(Number.isSafeInteger(y) && (y as number) >= 0));
+      bad(`prompt[${j}]`, `must be a token id (an integer >= 0), got ${JSON.stringify(p[j])}`);
+    } else bad('prompt', 'required: a string, an array of token ids, or an array of several strings or of several token-id arrays');
     if (typeof prompt === 'string' && prompt.length === 0) bad('prompt', 'must not be empty');
   }
 
@@ -205,12 +230,19 @@ export function parseGenerationRequest(body: unknown, kind: 'chat' | 'completion
   }
 
   const ignoreEos = bool('ignore_eos', false);
+  const returnTokenIds = bool('return_token_ids', false);
+  const tokensAsIds = bool('return_tokens_as_token_ids', false);
+  let stopTokenIds: number[] = [];
+  const sti = b.stop_token_ids;
+  if (Array.isArray(sti) && sti.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) stopTokenIds = sti as number[];
+  else if (sti !== undefined && sti !== null) bad('stop_token_ids', 'must be an array of token ids (integers >= 0)');
+  if (prompts && stream) bad('stream', 'streaming is not supported with several prompts; send one request per prompt, or stream: false');
   for (const key of Object.keys(b)) {
     if (IGNORED.has(key)) continue;
-    const known = ['model', 'messages', 'prompt', 'temperature', 'top_p', 'top_k', 'max_tokens', 'max_completion_tokens', 'n', 'stop', 'seed', 'logprobs', 'top_logprobs', 'stream', 'stream_options', 'tools', 'tool_choice', 'response_format', 'ignore_eos'];
+    const known = ['model', 'messages', 'prompt', 'temperature', 'top_p', 'top_k', 'max_tokens', 'max_completion_tokens', 'n', 'stop', 'seed', 'logprobs', 'top_logprobs', 'stream', 'stream_options', 'tools', 'tool_choice', 'response_format', 'ignore_eos', 'stop_token_ids', 'return_token_ids', 'return_tokens_as_token_ids'];
     if (!known.includes(key)) bad(key, 'unknown parameter');
   }
 
   if (issues.length) throw badRequest(issues.map((i) => i.message).join('; '), issues[0]!.param);
-  return { kind, model, messages, prompt, temperature, topP, topK, maxTokens, n, stop, seed, logprobs, topLogprobs, stream, includeUsage, tools, toolChoice, jsonMode, ignoreEos };
+  return { kind, model, messages, prompt, prompts, temperature, topP, topK, maxTokens, n, stop, seed, logprobs, topLogprobs, stream, includeUsage, tools, toolChoice, jsonMode, ignoreEos, stopTokenIds, returnTokenIds, tokensAsIds };
 }

@@ -3,10 +3,12 @@
  * Reporting both greedy and sampled figures (and pass@k) makes visible when RFT merely sharpens
  * what the model already knew (pass@1 up, pass@k down) rather than teaching it.
  */
-import type { Row } from '../contracts/row.js';
+import type { ChatMessage, Row } from '../contracts/row.js';
 import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import type { PolicyEngine } from '../contracts/policy-engine.js';
-import { rollout } from '../rollout/single-turn.js';
+import type { RolloutFinish, Trajectory } from '../contracts/trajectory.js';
+import type { RolloutSource } from '../rollout/source.js';
+import { SingleTurnSource } from '../rollout/single-turn.js';
 import { scoreAll, type ScoreFn } from './grpo/score.js';
 import { unbiasedStd } from './grpo/advantages.js';
 
@@ -18,6 +20,8 @@ export interface HeldoutOptions {
   maxNewTokens: number;
   passThreshold: number;
   seed: number;
+  /** Where the trajectories come from (default: single-turn sampling from the policy). */
+  source?: RolloutSource;
 }
 
 export interface HeldoutSample {
@@ -28,6 +32,10 @@ export interface HeldoutSample {
   valid: boolean;
   reason?: string;
   greedy: boolean;
+  /** Agent rollouts (tool calls, several turns, or a failure): the whole conversation and how it ended. */
+  messages?: ChatMessage[];
+  finish?: RolloutFinish;
+  error?: string;
 }
 
 export interface HeldoutResult {
@@ -59,11 +67,15 @@ export async function evaluateHeldout(
   rows: Row[],
   o: HeldoutOptions,
 ): Promise<HeldoutResult> {
+  const source = o.source ?? new SingleTurnSource(policy, tokenizer);
   const common = { maxNewTokens: o.maxNewTokens, topP: o.topP, topK: o.topK };
-  const greedy = await rollout(policy, tokenizer, rows, 1, { ...common, temperature: 0, seed: o.seed });
-  greedy.sort((a, b) => a.rowIndex - b.rowIndex);
-  const sampled = o.k > 0 ? await rollout(policy, tokenizer, rows, o.k, { ...common, temperature: o.temperature, seed: o.seed + 1 }) : [];
-  sampled.sort((a, b) => a.rowIndex - b.rowIndex);
+  const draw = async (n: number, temperature: number, seed: number): Promise<Trajectory[]> => {
+    const ts = await source.rollout({ rows, n, sampling: { ...common, temperature, seed }, seed });
+    if (ts.length !== rows.length * n) throw new Error(`rollout source returned ${ts.length} trajectories for ${rows.length} held-out rows × ${n}`);
+    return ts.sort((a, b) => a.rowIndex - b.rowIndex);
+  };
+  const greedy = await draw(1, 0, o.seed);
+  const sampled = o.k > 0 ? await draw(o.k, o.temperature, o.seed + 1) : [];
   const gs = await scoreAll(score, greedy);
   const ss = await scoreAll(score, sampled);
   const passes = (r: number) => !Number.isNaN(r) && r >= o.passThreshold;
@@ -89,16 +101,18 @@ export async function evaluateHeldout(
     if (o.k > 0) passK += passAtK(o.k, c, o.k);
   }
   const n = rows.length;
-  const toSample = (greedyFlag: boolean) => (t: (typeof greedy)[number], i: number): HeldoutSample => {
+  const toSample = (greedyFlag: boolean) => (t: Trajectory, i: number): HeldoutSample => {
     const res = (greedyFlag ? gs : ss).results[i];
     return {
       row: t.rowIndex,
-      prompt: tokenizer.decode(t.promptTokens),
+      // a failed rollout may have no tokens at all
+      prompt: t.segments.length ? tokenizer.decode(t.segments[0].promptTokens) : '',
       completion: t.output,
       score: res.valid ? res.score : null,
       valid: res.valid,
       reason: res.reason,
       greedy: greedyFlag,
+      ...(t.stats.turns > 1 || t.stats.toolCalls > 0 || t.error !== undefined ? { messages: t.messages, finish: t.finishReason, ...(t.error !== undefined ? { error: t.error } : {}) } : {}),
     };
   };
   return {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,10 @@ test('dataset validate prints each problem as FILE:LINE and exits 1; a clean fil
   await writeFile(file, '{"messages":[{"role":"user","content":"a"}]}\n');
   const ok = rft(['dataset', 'validate', file]);
   assert.equal(ok.status, 0);
-  assert.match(ok.stdout, /1 rows, all valid/);
+  assert.match(ok.stdout, /: 1 row, all valid/);
+  // one problem on one line: the nouns agree with the counts
+  await writeFile(file, '{"messages":[{"role":"user","content":"a"}]}\n{nope\n');
+  assert.match(rft(['dataset', 'validate', file]).stdout, /: 2 rows, 1 valid; 1 problem on 1 line$/m);
   const big = rft(['dataset', 'validate', file, '--max-bytes', '10']);
   assert.equal(big.status, 1);
   assert.match(big.stdout, /over the limit of 10/);
@@ -105,14 +109,86 @@ test('convert turns prompt rows into chat rows and back', async () => {
   await writeFile(join(dir, 'x.jsonl'), '{"text":"no prompt"}\n');
   const bad = rft(['dataset', 'convert', 'x.jsonl', '--out', 'y.jsonl'], dir);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /x\.jsonl:1: row has neither "messages" nor "prompt"/);
+  assert.match(bad.stderr, /x\.jsonl:1: row has neither "messages" nor "prompt": give --prompt-template/);
 });
 
-test('generate sql stores the database path as given, relative to the working directory', async () => {
+test('a file in the public Countdown-Tasks layout ({target, nums}) converts with --prompt-template and is scored by countdown', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rft-cli-ds-'));
+  await writeFile(join(dir, 'cd.jsonl'), '{"target": 98, "nums": [44, 19, 35]}\n{"target": 10, "nums": [2, 5]}\n');
+  const tpl = 'Using the numbers {{nums}}, create an equation that equals {{target}}. Answer in <answer></answer>.';
+  const c = rft(['dataset', 'convert', 'cd.jsonl', '--out', 'cd.rft.jsonl', '--prompt-template', tpl], dir);
+  assert.equal(c.status, 0, c.stderr);
+  const rows = await lines(join(dir, 'cd.rft.jsonl'));
+  assert.deepEqual(rows[0], {
+    messages: [{ role: 'user', content: 'Using the numbers [44,19,35], create an equation that equals 98. Answer in <answer></answer>.' }],
+    target: 98,
+    nums: [44, 19, 35],
+  });
+  assert.equal(rft(['dataset', 'validate', 'cd.rft.jsonl'], dir).status, 0);
+  await writeFile(join(dir, 'responses.jsonl'), '"<answer>44+19+35</answer>"\n["<answer>2*5</answer>", "<answer>2+5</answer>"]\n');
+  const p = rft(['evaluator', 'preview', '--evaluator', 'countdown', '--dataset', 'cd.rft.jsonl', '--responses', 'responses.jsonl', '--json'], dir);
+  assert.equal(p.status, 0, p.stderr);
+  assert.deepEqual(JSON.parse(p.stdout).results.map((r: { score: number; valid: boolean }) => [r.score, r.valid]), [[1, true], [1, true], [0.3, true]]);
+  // a template field the row lacks is an error with the line
+  const bad = rft(['dataset', 'convert', 'cd.jsonl', '--out', 'x.jsonl', '--prompt-template', 'Make {{goal}}'], dir);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /cd\.jsonl:1: --prompt-template refers to \{\{goal\}\}, but the row has no field "goal" \(it has "target", "nums"\)/);
+});
+
+test('generate sql stores the database path relative to the dataset file, so scoring works from any directory and after a split elsewhere', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'rft-cli-ds-'));
   const g = rft(['dataset', 'generate', 'sql', '--out-dir', 'data/sql', '--n', '5', '--seed', '1', '--levels', 'easy,hard'], dir);
   assert.equal(g.status, 0, g.stderr);
   const rows = await lines(join(dir, 'data/sql/sql.rft.jsonl'));
-  for (const row of rows) assert.equal(row.database, 'data/sql/shop.sqlite');
+  for (const row of rows) assert.equal(row.database, 'shop.sqlite');
   assert.equal(rft(['dataset', 'validate', 'data/sql/sql.sft.jsonl', '--sft'], dir).status, 0);
+  // the gold queries as responses: every one valid with full score, run from a directory that is not the data's
+  await mkdir(join(dir, 'elsewhere/deeper'), { recursive: true });
+  await writeFile(join(dir, 'gold.jsonl'), rows.map((r) => JSON.stringify('```sql\n' + r.ground_truth.sql + '\n```')).join('\n') + '\n');
+  const scores = (dataset: string, responses: string, cwd: string) => {
+    const p = rft(['evaluator', 'preview', '--evaluator', 'sql', '--dataset', dataset, '--responses', responses, '--json'], cwd);
+    assert.equal(p.status, 0, p.stderr);
+    return JSON.parse(p.stdout).results.map((r: { valid: boolean; score: number; reason: string }) => [r.valid, r.score, r.valid ? '' : r.reason]);
+  };
+  assert.deepEqual(scores('../data/sql/sql.rft.jsonl', '../gold.jsonl', join(dir, 'elsewhere')), rows.map(() => [true, 1, '']));
+  // split into another directory: the rows there name the same database
+  const s = rft(['dataset', 'split', 'data/sql/sql.rft.jsonl', '--eval', '2', '--out-train', 'elsewhere/t.jsonl', '--out-eval', 'elsewhere/deeper/e.jsonl'], dir);
+  assert.equal(s.status, 0, s.stderr);
+  assert.equal((await lines(join(dir, 'elsewhere/t.jsonl')))[0].database, '../data/sql/shop.sqlite');
+  assert.equal((await lines(join(dir, 'elsewhere/deeper/e.jsonl')))[0].database, '../../data/sql/shop.sqlite');
+  const evalRows = await lines(join(dir, 'elsewhere/deeper/e.jsonl'));
+  await writeFile(join(dir, 'gold-eval.jsonl'), evalRows.map((r) => JSON.stringify('```sql\n' + r.ground_truth.sql + '\n```')).join('\n') + '\n');
+  assert.deepEqual(scores('elsewhere/deeper/e.jsonl', 'gold-eval.jsonl', dir), [[true, 1, ''], [true, 1, '']]);
+});
+
+test('from-sft with an answer tag no row has: an error naming what was tried, and no file written (an earlier one stays)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rft-cli-ds-'));
+  assert.equal(rft(['dataset', 'generate', 'word-problems', '--out-dir', 'd', '--n', '4', '--seed', '1'], dir).status, 0);
+  const r = rft(['dataset', 'from-sft', 'd/word-problems.sft.jsonl', '--out', 'rft.jsonl', '--answer-tag', 'NOPE'], dir);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no RFT row from 4 rows of d\/word-problems\.sft\.jsonl \(no_answer 4\); no final answer matched \[NOPE\]…\[\/NOPE\] or <NOPE>…<\/NOPE>/);
+  assert.deepEqual(await readdir(dir), ['d']);
+  await writeFile(join(dir, 'rft.jsonl'), 'earlier\n');
+  assert.equal(rft(['dataset', 'from-sft', 'd/word-problems.sft.jsonl', '--out', 'rft.jsonl', '--answer-regex', 'zzz(\\d+)'], dir).status, 1);
+  assert.equal(await readFile(join(dir, 'rft.jsonl'), 'utf8'), 'earlier\n');
+  const ok = rft(['dataset', 'from-sft', 'd/word-problems.sft.jsonl', '--out', 'rft.jsonl'], dir);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal((await lines(join(dir, 'rft.jsonl'))).length, 4);
+});
+
+test('rft sft given RFT rows: says they look like RFT rows and suggests validate --sft, which then lists the same problems', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rft-cli-ds-'));
+  assert.equal(rft(['model', 'init', '--out', 'm', '--hidden', '16', '--layers', '1', '--heads', '2', '--kv-heads', '1', '--intermediate', '16'], dir).status, 0);
+  assert.equal(rft(['dataset', 'generate', 'word-problems', '--out-dir', 'd', '--n', '25', '--seed', '1'], dir).status, 0);
+  const r = rft(['sft', '--model', 'm', '--dataset', 'd/word-problems.rft.jsonl', '--out', 'run'], dir);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /has 25 problems:/);
+  assert.match(r.stderr, /this looks like an RFT row/);
+  const suggested = /\((rft dataset validate [^)]*) lists them all\)/.exec(r.stderr);
+  assert.ok(suggested, r.stderr);
+  assert.equal(suggested[1], 'rft dataset validate d/word-problems.rft.jsonl --sft');
+  const v = rft(suggested[1].split(' ').slice(1), dir);
+  assert.equal(v.status, 1, 'the suggested command finds the problems');
+  assert.match(v.stdout, /25 rows, 0 valid; 25 problems on 25 lines/);
+  assert.ok(!existsSync(join(dir, 'run')), 'no run directory was started');
 });

@@ -4,10 +4,12 @@
  * (missing files, bad flags) are CliErrors with exit code 2; a file with problems exits 1.
  */
 import { Command, Option } from 'commander';
+import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { Row } from '../../contracts/row.js';
 import {
   ConvertError,
+  DEFAULT_ANSWER_TAGS,
   DEFAULT_MAX_BYTES,
   JsonlError,
   StatsAccumulator,
@@ -17,6 +19,7 @@ import {
   fromSftRow,
   generateTask,
   readJsonl,
+  rebaseRowPaths,
   readJsonlRecords,
   splitRows,
   toPromptRow,
@@ -29,6 +32,7 @@ import {
   type SkipReason,
 } from '../../data/index.js';
 import { CliError } from '../main.js';
+import { plural } from '../plural.js';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
@@ -79,14 +83,14 @@ const fmtCounts = (c: Record<string, number>) =>
 
 function printStats(file: string, s: DatasetStats): void {
   out(`${file}`);
-  out(`  rows             ${s.rows}${s.skippedLines ? ` (${s.skippedLines} lines skipped: not JSON rows with messages)` : ''}`);
+  out(`  rows             ${s.rows}${s.skippedLines ? ` (${plural(s.skippedLines, 'line')} skipped: not JSON rows with messages)` : ''}`);
   out(`  messages by role ${fmtCounts(s.roles)}`);
   out(`  messages per row ${fmtDist(s.turns)}`);
   out(`  prompt chars     ${fmtDist(s.promptChars)}`);
-  out(`  end with answer  ${s.rowsEndingWithAssistant} rows (SFT-style)`);
+  out(`  end with answer  ${plural(s.rowsEndingWithAssistant, 'row')} (SFT-style)`);
   out(`  fields           ${fmtCounts(s.fields)}`);
   out(`  ground_truth     ${fmtCounts(s.groundTruthTypes)}`);
-  out(`  tools            ${s.rowsWithTools} rows with tools${s.rowsWithTools ? ` (${fmtCounts(s.toolNames)})` : ''}; ${s.toolCalls} tool calls in messages`);
+  out(`  tools            ${plural(s.rowsWithTools, 'row')} with tools${s.rowsWithTools ? ` (${fmtCounts(s.toolNames)})` : ''}; ${plural(s.toolCalls, 'tool call')} in messages`);
 }
 
 function registerValidate(ds: Command): void {
@@ -109,8 +113,8 @@ function registerValidate(ds: Command): void {
         for (const i of report.issues) out(`${file}:${i.line}: ${i.path}: ${i.message} [${i.code}]`);
         const lines = new Set(report.issues.map((i) => i.line)).size;
         out(report.ok
-          ? `${file}: ${report.rows} rows, all valid`
-          : `${file}: ${report.rows} rows, ${report.validRows} valid; ${report.issues.length} problems on ${lines} lines`);
+          ? `${file}: ${plural(report.rows, 'row')}, all valid`
+          : `${file}: ${plural(report.rows, 'row')}, ${report.validRows} valid; ${plural(report.issues.length, 'problem')} on ${plural(lines, 'line')}`);
       }
       if (!report.ok) process.exitCode = 1;
     });
@@ -167,16 +171,17 @@ function registerSplit(ds: Command): void {
       const trainPath = o.outTrain ?? defaultOut(file, 'train');
       const evalPath = o.outEval ?? defaultOut(file, 'eval');
       try {
-        await writeJsonl(trainPath, result.train);
-        await writeJsonl(evalPath, result.eval);
+        // relative file paths in rows (the SQL task's database) keep naming the same files from the new files' directories
+        await writeJsonl(trainPath, result.train.map((r) => rebaseRowPaths(r, file, trainPath)));
+        await writeJsonl(evalPath, result.eval.map((r) => rebaseRowPaths(r, file, evalPath)));
       } catch (e) {
         userError(e, trainPath);
       }
       if (o.json) out(JSON.stringify({ train: { path: trainPath, rows: result.train.length }, eval: { path: evalPath, rows: result.eval.length }, strata: result.strata }));
       else {
-        out(`train ${result.train.length} rows -> ${trainPath}`);
-        out(`eval  ${result.eval.length} rows -> ${evalPath}`);
-        if (result.strata) for (const [k, v] of Object.entries(result.strata)) out(`  ${o.stratify} = ${k}: ${v.rows} rows, ${v.eval} to eval`);
+        out(`train ${plural(result.train.length, 'row')} -> ${trainPath}`);
+        out(`eval  ${plural(result.eval.length, 'row')} -> ${evalPath}`);
+        if (result.strata) for (const [k, v] of Object.entries(result.strata)) out(`  ${o.stratify} = ${k}: ${plural(v.rows, 'row')}, ${v.eval} to eval`);
       }
     });
 }
@@ -189,22 +194,24 @@ function registerConvert(ds: Command): void {
     .addOption(new Option('--to <form>', 'target form').choices(['chat', 'prompt']).default('chat'))
     .addOption(new Option('--completion <target>', 'where a completion goes: a final assistant message (SFT row), ground_truth, or nowhere').choices(['assistant', 'ground-truth', 'drop']).default('assistant'))
     .option('--system <text>', 'add this system message to prompts that have none')
-    .action(async (file: string, o: { out: string; to: 'chat' | 'prompt'; completion: CompletionTarget; system?: string }) => {
+    .option('--prompt-template <text>', 'the prompt of rows with neither messages nor prompt, from their fields: "Make {{target}} from {{nums}}"')
+    .action(async (file: string, o: { out: string; to: 'chat' | 'prompt'; completion: CompletionTarget; system?: string; promptTemplate?: string }) => {
       const rows = await readAll(file);
       const converted = rows.map((row, i) => {
         try {
-          return o.to === 'chat' ? convertPromptRow(row, { completion: o.completion, system: o.system }) : toPromptRow(convertPromptRow(row));
+          const chat = convertPromptRow(row, { completion: o.completion, system: o.system, promptTemplate: o.promptTemplate });
+          return o.to === 'chat' ? chat : toPromptRow(chat);
         } catch (e) {
           if (e instanceof ConvertError) throw new CliError(`${file}:${i + 1}: ${e.message}`);
           throw e;
         }
       });
       try {
-        await writeJsonl(o.out, converted);
+        await writeJsonl(o.out, converted.map((r) => rebaseRowPaths(r, file, o.out)));
       } catch (e) {
         userError(e, o.out);
       }
-      out(`${converted.length} rows -> ${o.out}`);
+      out(`${plural(converted.length, 'row')} -> ${o.out}`);
     });
 }
 
@@ -241,18 +248,31 @@ function registerFromSft(ds: Command): void {
           if (r.skip) skipped[r.skip] = (skipped[r.skip] ?? 0) + 1;
           else {
             written++;
-            yield r.row;
+            yield rebaseRowPaths(r.row, file, o.out);
           }
         }
       }
+      // written beside --out first: when no row converts, nothing is left (and an earlier --out file stays)
+      const partial = `${o.out}.from-sft-${process.pid}`;
       try {
-        await writeJsonl(o.out, rows());
+        await writeJsonl(partial, rows());
       } catch (e) {
+        rmSync(partial, { force: true });
         userError(e, file);
       }
       const nSkipped = Object.values(skipped).reduce((a, b) => a + (b ?? 0), 0);
+      const why = nSkipped ? ` (${fmtCounts(skipped as Record<string, number>)})` : '';
+      if (written === 0) {
+        rmSync(partial, { force: true });
+        const tried = o.answerRegex !== undefined ? `--answer-regex ${o.answerRegex}`
+          : o.answerTag !== undefined ? `[${o.answerTag}]…[/${o.answerTag}] or <${o.answerTag}>…</${o.answerTag}>`
+          : `the default answer tags (${DEFAULT_ANSWER_TAGS.join(', ')})`;
+        const hint = skipped.no_answer ? `; no final answer matched ${tried}: check --answer-tag / --answer-regex against a row's last message` : '';
+        throw new CliError(`from-sft: no RFT row from ${plural(read, 'row')} of ${file}${why}${hint}; nothing written to ${o.out}`, 1);
+      }
+      renameSync(partial, o.out);
       if (o.json) out(JSON.stringify({ read, written, skipped }));
-      else out(`read ${read} rows, wrote ${written} -> ${o.out}; skipped ${nSkipped}${nSkipped ? ` (${fmtCounts(skipped as Record<string, number>)})` : ''}`);
+      else out(`read ${plural(read, 'row')}, wrote ${written} -> ${o.out}; skipped ${nSkipped}${why}`);
     });
 }
 
@@ -299,7 +319,7 @@ function registerGenerate(ds: Command): void {
     }
     if (o.json) out(JSON.stringify(report));
     else {
-      out(`${report.task}: ${report.rows} rows`);
+      out(`${report.task}: ${plural(report.rows, 'row')}`);
       out(`  SFT ${report.sftPath}`);
       out(`  RFT ${report.rftPath}`);
       for (const f of report.files) out(`  ${f}`);

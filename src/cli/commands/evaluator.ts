@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { Evaluator } from '../../contracts/evaluation.js';
 import { formatPreview, InputError, previewEvaluations, readDataset, readResponses } from '../../evaluators/preview.js';
 import { SpecError } from '../../evaluators/spec/issues.js';
-import { loadEvaluator } from '../../evaluators/spec/load.js';
+import { builtinsNeedingOptions, loadEvaluator } from '../../evaluators/spec/load.js';
 import { BUILTINS } from '../../evaluators/registry.js';
 import { CliError } from '../errors.js';
 
@@ -23,7 +23,7 @@ export function register(program: Command): void {
   evaluator
     .command('preview')
     .description('score given responses with an evaluator and print a table with a summary')
-    .requiredOption('--evaluator <spec>', `a built-in (${Object.keys(BUILTINS).join(', ')}), a JSON spec (inline or .json file) or a .js/.ts module`)
+    .requiredOption('--evaluator <spec>', `a built-in (${Object.keys(BUILTINS).join(', ')}; ${Object.entries(builtinsNeedingOptions()).map(([n, o]) => `${n} needs ${o.join(', ')}`).join('; ')}: give those as JSON), a JSON spec (inline or .json file) or a .js/.ts module`)
     .requiredOption('--dataset <file>', 'dataset JSONL (one row per line)')
     .requiredOption('--responses <file>', 'JSONL: line i is a JSON string (or array of strings) answering row i')
     .option('--json', 'print one JSON object {results, summary}')

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../main.js';
-import { loadForCli, userErrors } from './model.js';
+import { loadForCli, userErrors, WEIGHTS_DTYPE_FLAG } from './model.js';
 import { loadTokenizer } from '../../model/load.js';
 import { sample } from '../../model/sampler.js';
 import type { ChatMessage } from '../../model/tokenizer.js';
@@ -49,6 +49,7 @@ export function register(program: Command): void {
     .description('sample completions from a model folder (and an optional LoRA adapter)')
     .requiredOption('--model <dir>', 'model folder (Hugging Face layout)')
     .option('--adapter <dir>', 'PEFT LoRA adapter folder')
+    .option(...WEIGHTS_DTYPE_FLAG)
     .option('--prompt <text>', 'raw prompt text')
     .option('--messages <file>', 'chat messages (JSON array, or a row with "messages"); rendered with the chat template')
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', num('--temperature', 0, 100), 1)
@@ -59,9 +60,9 @@ export function register(program: Command): void {
     .option('--stop <text...>', 'stop strings')
     .option('--seed <n>', 'random seed', int('--seed', 0), 0)
     .option('--json', 'print JSON: one object per sample with text, tokens, logprobs, finish_reason')
-    .action((o: { model: string; adapter?: string; prompt?: string; messages?: string; temperature: number; topP: number; topK: number; maxTokens: number; n: number; stop?: string[]; seed: number; json?: boolean }) => {
+    .action((o: { model: string; adapter?: string; weightsDtype?: string; prompt?: string; messages?: string; temperature: number; topP: number; topK: number; maxTokens: number; n: number; stop?: string[]; seed: number; json?: boolean }) => {
       if ((o.prompt === undefined) === (o.messages === undefined)) throw new CliError('give exactly one of --prompt TEXT or --messages FILE');
-      const model = loadForCli(o.model, o.adapter);
+      const model = loadForCli(o.model, o.adapter, o.weightsDtype);
       const tok = userErrors(() => loadTokenizer(o.model, model));
       const ids = userErrors(() => (o.messages !== undefined ? tok.encodeChat(readMessages(o.messages), { addGenerationPrompt: true }) : tok.encode(o.prompt!)));
       if (ids.length === 0) throw new CliError('the prompt encodes to no tokens');

@@ -145,6 +145,24 @@ test('rft bench model --json prints the figures as one JSON object', () => {
   const r = rft('bench', 'model', '--model', join(FIX, 'qwen3'), '--batch', '1', '--seq', '8', '--sample-seqs', '2', '--sample-tokens', '2', '--repeats', '1', '--lora-rank', '2', '--json');
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(j).sort(), ['fwd_bwd_tokens_per_s', 'fwd_tokens_per_s', 'peak_rss_mb', 'sample_tokens_per_s', 'threads']);
-  for (const v of Object.values(j)) assert.ok(typeof v === 'number' && v > 0);
+  const numbers = ['fwd_bwd_tokens_per_s', 'fwd_tokens_per_s', 'peak_rss_mb', 'sample_merged_tokens_per_s', 'sample_tokens_per_s', 'threads'];
+  // The bandwidth bound needs the native addon; this run is on the reference kernels.
+  const bound = ['read_bandwidth_gbs', 'sample_bound_tokens_per_s', 'sample_fraction_of_bound'];
+  assert.deepEqual(Object.keys(j).sort(), [...numbers, ...bound, 'weights_dtype'].sort());
+  for (const k of numbers) assert.ok(typeof j[k] === 'number' && j[k] > 0, k);
+  for (const k of bound) assert.equal(j[k], null, k);
+  assert.equal(j.weights_dtype, 'bf16');
+});
+
+test('--weights-dtype: generate on a bf16 checkpoint gives the same greedy tokens with its bf16 weights and widened to f32; bad values are refused', () => {
+  const args = ['generate', '--model', `${FIX}qwen3`, '--prompt', 'abc', '--max-tokens', '5', '--temperature', '0', '--json'];
+  const bf = rft(...args);
+  assert.equal(bf.status, 0, bf.stderr);
+  const f32 = rft(...args, '--weights-dtype', 'f32');
+  assert.equal(f32.status, 0, f32.stderr);
+  // The reference engine sums the bf16 products in float64 either way: the same tokens and log-probs.
+  assert.deepEqual(JSON.parse(bf.stdout).tokens, JSON.parse(f32.stdout).tokens);
+  const bad = rft(...args, '--weights-dtype', 'int4');
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--weights-dtype must be f32 or bf16, got "int4"/);
 });

@@ -121,10 +121,20 @@ export function register(program: Command): void {
   registerForward(model);
 }
 
+/** `--weights-dtype`: the frozen base weights' storage; without it, the checkpoint's own dtype. */
+export const WEIGHTS_DTYPE_FLAG = ['--weights-dtype <t>', 'frozen base weights: f32 | bf16 (default: the checkpoint\'s dtype)'] as const;
+
+export function parseWeightsDtype(v: string | undefined): 'f32' | 'bf16' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'f32' && v !== 'bf16') throw new CliError(`--weights-dtype must be f32 or bf16, got "${v}"`);
+  return v;
+}
+
 /** Loads a model folder and, optionally, a PEFT adapter on it, turning file problems into CliErrors. */
-export function loadForCli(modelDir: string, adapterDir?: string) {
+export function loadForCli(modelDir: string, adapterDir?: string, weightsDtype?: string) {
+  const wd = parseWeightsDtype(weightsDtype);
   return userErrors(() => {
-    const model = loadModel(modelDir);
+    const model = loadModel(modelDir, { weightsDtype: wd ?? 'auto' });
     if (adapterDir) loadAdapter(model, adapterDir);
     return model;
   });

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { FULL_PLAN, SMALL_PLAN, runQuickstart, summaryTable, withOverrides } from '../quickstart.js';
 import { CliError } from '../errors.js';
+import { JsonTextError, parseJsonText } from '../../data/index.js';
 import { Progress } from '../progress.js';
 
 export function register(program: Command): void {
@@ -18,9 +19,9 @@ export function register(program: Command): void {
       let plan = o.small ? SMALL_PLAN : FULL_PLAN;
       if (o.plan) {
         try {
-          plan = withOverrides(plan, JSON.parse(readFileSync(o.plan, 'utf8')));
+          plan = withOverrides(plan, parseJsonText(readFileSync(o.plan, 'utf8'), o.plan) as Record<string, unknown>);
         } catch (e) {
-          throw new CliError(`--plan ${o.plan}: ${(e as Error).message}`);
+          throw new CliError(e instanceof JsonTextError ? `--plan ${e.message}` : `--plan ${o.plan}: ${(e as Error).message}`);
         }
       }
       let bar: Progress | undefined;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +65,76 @@ test('a dataset with problems is refused with each problem and its line', () => 
   writeFileSync(join(dir, 'bad.jsonl'), '{"messages":[{"role":"user","content":"hi"}]}\nnot json\n{"messages":[]}\n');
   const r = rft(['train', '--model', 'm', '--dataset', 'bad.jsonl', '--evaluator', 'numeric', '--out', 'o'], dir);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /--dataset bad\.jsonl has 2 problem\(s\)/);
+  assert.match(r.stderr, /--dataset bad\.jsonl has 2 problems:/);
   assert.match(r.stderr, /line 2/);
   assert.match(r.stderr, /line 3/);
+});
+
+test('--resume refuses any change to an option that shapes the run, listing each; paths compare resolved; --out needs --resume or --overwrite', async () => {
+  const dir = workspace();
+  writeFileSync(join(dir, 'ev.json'), JSON.stringify({ type: 'numeric' }));
+  const args = (root: string, ...more: string[]) => ['train', '--model', `${root}m`, '--dataset', `${root}d/word-problems.rft.jsonl`, '--evaluator', `${root}ev.json`, '--out', `${root}runs/a`,
+    '--rollouts-per-prompt', '2', '--prompts-per-step', '2', '--max-new-tokens', '4', '--lora-rank', '2', '--checkpoint-every', '1', ...more];
+  const first = rft(args('', '--steps', '2'), dir);
+  assert.equal(first.status, 0, first.stderr);
+  const cfg = JSON.parse(readFileSync(join(dir, 'runs/a/config.json'), 'utf8'));
+  // every option that shapes the run is recorded (derived from the field table, not a hand list)
+  const { rftFields } = await import('../../train/config/rft.js');
+  for (const [key, f] of Object.entries(rftFields)) {
+    if ((f as { resumeMayChange?: boolean }).resumeMayChange) assert.ok(!(key in cfg), `${key} may change on resume and is not recorded`);
+    else if ((f as { default?: unknown }).default !== undefined) assert.ok(key in cfg, `config.json lacks ${key}`);
+  }
+  assert.equal(cfg.loraRank, 2);
+  assert.equal(cfg.evaluator, join(dir, 'ev.json'));
+  assert.equal(cfg.model, join(dir, 'm'));
+
+  const again = rft(args('', '--steps', '2'), dir);
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /runs\/a already holds a run; add --resume to continue it or --overwrite to replace it/);
+
+  const alpha = rft(args('', '--steps', '2', '--resume', '--lora-alpha', '64', '--target-modules', 'q_proj'), dir);
+  assert.equal(alpha.status, 1);
+  assert.match(alpha.stderr, /cannot resume: the configuration differs/);
+  assert.match(alpha.stderr, /loraAlpha \(32 → 64\)/);
+  assert.match(alpha.stderr, /targetModules \(\[.*\] → \["q_proj"\]\)/);
+  const rank = rft(args('', '--steps', '2', '--resume', '--lora-rank', '4', '--full'), dir);
+  assert.equal(rank.status, 1);
+  assert.match(rank.stderr, /loraRank \(2 → 4\)/);
+  assert.match(rank.stderr, /full \(false → true\)/);
+  assert.doesNotMatch(rank.stderr, /param\.0/);
+
+  // the same files named from another directory, and a setting that does not shape the run: resumes
+  mkdirSync(join(dir, 'sub'));
+  const resumed = rft(args('../', '--steps', '2', '--resume', '--evaluator-concurrency', '2'), join(dir, 'sub'));
+  assert.equal(resumed.status, 0, resumed.stderr);
+
+  const none = rft(['train', '--model', 'm', '--dataset', 'd/word-problems.rft.jsonl', '--evaluator', 'numeric', '--out', 'runs/none', '--resume'], dir);
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /cannot resume: runs\/none does not exist/);
+  assert.ok(!existsSync(join(dir, 'runs/none')));
+
+  // --overwrite replaces the old run: its step-2 checkpoint does not survive a 1-step run
+  const over = rft(args('', '--steps', '1', '--overwrite'), dir);
+  assert.equal(over.status, 0, over.stderr);
+  assert.deepEqual(readdirSync(join(dir, 'runs/a/checkpoints')), ['step-000001']);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'runs/a/config.json'), 'utf8')).steps, 1);
+
+  // a directory that is not a run is never cleared, even with --overwrite
+  mkdirSync(join(dir, 'mine'));
+  writeFileSync(join(dir, 'mine/notes.txt'), 'keep me');
+  const foreign = rft(['train', '--model', 'm', '--dataset', 'd/word-problems.rft.jsonl', '--evaluator', 'numeric', '--out', 'mine', '--overwrite'], dir);
+  assert.equal(foreign.status, 2);
+  assert.match(foreign.stderr, /--out mine is not empty and is not a run directory \(it holds notes\.txt\)/);
+  assert.equal(readFileSync(join(dir, 'mine/notes.txt'), 'utf8'), 'keep me');
+});
+
+test('rft train --config: flag names in camelCase and an evaluator spec object, recorded in config.json', () => {
+  const dir = workspace();
+  writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ model: 'm', dataset: 'd/word-problems.rft.jsonl', out: 'runs/c', evaluator: { type: 'numeric', rel_tol: 0.01 }, lr: 0.001, warmup: 1,
+    steps: 1, rolloutsPerPrompt: 2, promptsPerStep: 2, maxNewTokens: 4, loraRank: 2 }));
+  const r = rft(['train', '--config', 'cfg.json'], dir);
+  assert.equal(r.status, 0, r.stderr);
+  const cfg = JSON.parse(readFileSync(join(dir, 'runs/c/config.json'), 'utf8'));
+  assert.deepEqual(cfg.evaluator, { type: 'numeric', rel_tol: 0.01 });
+  assert.deepEqual([cfg.learningRate, cfg.warmupSteps], [0.001, 1]);
 });

@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonl } from '../jsonl.js';
+import { rowPathsFor } from '../row-paths.js';
 import { Rng } from '../random.js';
 import { promptKey } from '../validate.js';
 import { countdown } from './countdown.js';
@@ -120,7 +121,7 @@ export async function generateTask(taskName: string, opts: GenerateOptions): Pro
   const { examples, files, knobs } = await generateExamples(taskName, opts);
   const sftPath = join(opts.outDir, `${taskName}.sft.jsonl`);
   const rftPath = join(opts.outDir, `${taskName}.rft.jsonl`);
-  await writeJsonl(sftPath, examples.map((e) => e.sft));
-  await writeJsonl(rftPath, examples.map((e) => e.rft));
+  await writeJsonl(sftPath, examples.map((e) => rowPathsFor(e.sft, sftPath)));
+  await writeJsonl(rftPath, examples.map((e) => rowPathsFor(e.rft, rftPath)));
   return { task: taskName, rows: examples.length, sftPath, rftPath, files, knobs };
 }

@@ -1,14 +1,14 @@
 /**
  * Text-to-SQL over the bundled shop database. `setup` writes `shop.sqlite` into the output
- * directory; each row stores the database path as given (relative paths resolve against the
- * current directory) and the gold query, which is executed at generation time and kept only
- * when it returns rows.
+ * directory; each row stores the database path (absolute in memory, relative to the dataset file
+ * once written: `shop.sqlite`, see data/row-paths.ts) and the gold query, which is executed at
+ * generation time and kept only when it returns rows.
  *
  * Row: ground_truth { sql }, extra fields `database` (path), `template`, `level`.
  * Answer format: one SQLite query in a ```sql code block.
  */
 import Database from 'better-sqlite3';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import type { Rng } from '../random.js';
 import { SHOP_SCHEMA, writeShopDatabase } from './shop-db.js';
 import { LEVELS, SQL_TEMPLATES, type Level, type SqlTemplate } from './sql-templates.js';
@@ -54,7 +54,8 @@ export const sql: TaskGenerator = {
   knobs: sqlKnobs,
   async setup(k, rng, ctx) {
     const templates = selectSqlTemplates(k);
-    const path = join(ctx.outDir, DATABASE_FILE);
+    // absolute in memory; generateTask writes it relative to the dataset files (which sit beside it)
+    const path = resolve(ctx.outDir, DATABASE_FILE);
     await writeShopDatabase(path, rng.fork());
     const db = new Database(path, { readonly: true, fileMustExist: true });
     return { make: (r) => makeSqlQuestion(r, db, templates, path), files: [path], close: () => db.close() };

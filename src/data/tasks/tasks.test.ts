@@ -183,7 +183,7 @@ test('sql: the database has the four tables and every gold query runs and return
     const sft = await readJsonl<Row>(r.sftPath);
     const levels = new Set<string>();
     rows.forEach((row, i) => {
-      assert.equal(row.database, join(dir, 'shop.sqlite'));
+      assert.equal(row.database, 'shop.sqlite', 'written relative to the dataset file beside it');
       levels.add(row.level);
       const gold = (row.ground_truth as { sql: string }).sql;
       const result = db.prepare(gold).raw().all() as unknown[][];

@@ -1,6 +1,6 @@
 /** Losses and per-token log-probs straight from logits. */
 import { Tensor, empty } from '../tensor.js';
-import { addGradOverwrite, record } from '../tape.js';
+import { addGradAccumulate, addGradOverwrite, record } from '../tape.js';
 import { alloc } from '../pool.js';
 import { kernels } from '../backend.js';
 import { ShapeError, checkInt32, fmt } from '../shape.js';
@@ -44,11 +44,34 @@ export function crossEntropy(logits: Tensor, targets: Int32Array): Tensor {
   return scale(sum(tokenLogprobs(logits, targets)), -1 / count);
 }
 
-/** Entropy of softmax(logits) per row, as a training metric (no gradient). logits (..., vocab) → (...). */
+/**
+ * Entropy of softmax(logits) per row: H = −Σ_j p_j log p_j. logits (..., vocab) → (...).
+ * Differentiable (an entropy bonus in the loss): dH/dx_j = −p_j (log p_j + H). Rows whose
+ * upstream gradient is 0 are skipped in the backward, so a bonus on a few rows costs only those.
+ */
 export function entropy(logits: Tensor): Tensor {
   if (logits.ndim < 1) throw new ShapeError('entropy', `logits must be (..., vocab), got ${fmt(logits.shape)}`);
   const vocab = logits.shape[logits.ndim - 1];
   const out = empty(logits.shape.slice(0, -1));
   kernels().entropy(logits.data, out.data, out.size, vocab);
-  return out;
+  return record('entropy', out, [logits], (g) => {
+    addGradAccumulate(logits, (acc) => {
+      const x = logits.data;
+      const H = out.data;
+      for (let r = 0; r < out.size; r++) {
+        const gr = g[r];
+        if (gr === 0) continue;
+        const o = r * vocab;
+        let m = -Infinity;
+        for (let j = 0; j < vocab; j++) if (x[o + j] > m) m = x[o + j];
+        let z = 0;
+        for (let j = 0; j < vocab; j++) z += Math.exp(x[o + j] - m);
+        const lse = m + Math.log(z);
+        for (let j = 0; j < vocab; j++) {
+          const lp = x[o + j] - lse;
+          acc[o + j] += -gr * Math.exp(lp) * (lp + H[r]);
+        }
+      }
+    });
+  });
 }

@@ -1,5 +1,6 @@
 /** Matrix products on the GEMM kernel: matmul (2-D and batched, with transpose flags), linear, and fusedLinear (LoRA + residual). */
 import { Tensor, empty } from '../tensor.js';
+import { Tensor16 } from '../tensor16.js';
 import { addGrad, record } from '../tape.js';
 import { alloc, freeNow } from '../pool.js';
 import { kernels } from '../backend.js';
@@ -100,7 +101,7 @@ function gemm(
  * y = x·wᵀ + bias, with w stored (out, in) as in Hugging Face checkpoints.
  * x (..., in), w (out, in), bias (out) → y (..., out).
  */
-export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
+export function linear(x: Tensor, w: Tensor | Tensor16, bias?: Tensor | null): Tensor {
   return fusedLinear(x, w, { bias });
 }
 
@@ -118,8 +119,10 @@ export interface FusedLinearTerms {
  * y = residual + x·wᵀ + bias + scaling·(x'·Aᵀ)·Bᵀ in one op: a LoRA projection and the residual
  * add after it. Every term is accumulated by the GEMM itself (β = 1, α = scaling), so no
  * (rows, out) intermediate is made and added in a separate pass, forward or backward.
+ * w may be a frozen Tensor16 (bf16/f16 base weights): its products run on Kernels.sgemmW16 and
+ * it gets no gradient (x still does: dx = g·w).
  */
-export function fusedLinear(x: Tensor, w: Tensor, terms: FusedLinearTerms = {}): Tensor {
+export function fusedLinear(x: Tensor, w: Tensor | Tensor16, terms: FusedLinearTerms = {}): Tensor {
   if (w.ndim !== 2) throw new ShapeError('linear', `weight must be 2-D (out, in), got ${fmt(w.shape)}`);
   const [outF, inF] = w.shape;
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== inF) {
@@ -156,14 +159,16 @@ export function fusedLinear(x: Tensor, w: Tensor, terms: FusedLinearTerms = {}):
     beta = 1;
   }
   const K = kernels();
-  K.sgemm(false, true, rows, outF, inF, 1, x.data, inF, w.data, inF, beta, od, outF);
+  const w16 = w instanceof Tensor16 ? w : null;
+  if (w16) K.sgemmW16(w16.dtype, true, rows, outF, inF, 1, x.data, inF, w16.bits, inF, beta, od, outF);
+  else K.sgemm(false, true, rows, outF, inF, 1, x.data, inF, (w as Tensor).data, inF, beta, od, outF);
   // u = x'·Aᵀ (rows, r), kept for the backward; then y += scaling·u·Bᵀ.
   const u = lr ? alloc(rows * r) : null;
   if (lr && u) {
     K.sgemm(false, true, rows, r, inF, 1, lr.x.data, inF, lr.A.data, inF, 0, u, r);
     K.sgemm(false, true, rows, outF, r, lr.scaling, u, r, lr.B.data, r, 1, od, outF);
   }
-  const inputs = [x, w];
+  const inputs = w16 ? [x] : [x, w as Tensor];
   if (bias) inputs.push(bias);
   if (lr) inputs.push(lr.x, lr.A, lr.B);
   if (residual) inputs.push(residual);
@@ -174,8 +179,12 @@ export function fusedLinear(x: Tensor, w: Tensor, terms: FusedLinearTerms = {}):
         else for (let i = 0; i < buf.length; i++) buf[i] += g[i]!;
       });
     }
-    addGrad(x, (buf, fresh) => K.sgemm(false, false, rows, inF, outF, 1, g, outF, w.data, inF, fresh ? 0 : 1, buf, inF));
-    addGrad(w, (buf, fresh) => K.sgemm(true, false, outF, inF, rows, 1, g, outF, x.data, inF, fresh ? 0 : 1, buf, inF));
+    if (w16) addGrad(x, (buf, fresh) => K.sgemmW16(w16.dtype, false, rows, inF, outF, 1, g, outF, w16.bits, inF, fresh ? 0 : 1, buf, inF));
+    else {
+      const wt = w as Tensor;
+      addGrad(x, (buf, fresh) => K.sgemm(false, false, rows, inF, outF, 1, g, outF, wt.data, inF, fresh ? 0 : 1, buf, inF));
+      addGrad(wt, (buf, fresh) => K.sgemm(true, false, outF, inF, rows, 1, g, outF, x.data, inF, fresh ? 0 : 1, buf, inF));
+    }
     if (bias) {
       addGrad(bias, (buf, fresh) => {
         if (fresh) buf.fill(0);

@@ -1,5 +1,6 @@
 /** Transformer building blocks on the fused kernels: rmsnorm, rope, swiglu, softmax, embedding, dropout. */
 import { Tensor, empty } from '../tensor.js';
+import { Tensor16 } from '../tensor16.js';
 import { addGrad, addGradAccumulate, addGradOverwrite, overwriteTargets, record } from '../tape.js';
 import { alloc } from '../pool.js';
 import { kernels } from '../backend.js';
@@ -114,7 +115,7 @@ export function logSoftmax(x: Tensor): Tensor {
  * Rows of table picked by ids. table (vocab, dim); ids (n) with shape idsShape (default [n])
  * → out (...idsShape, dim). Out-of-range ids are an error.
  */
-export function embedding(table: Tensor, ids: Int32Array, idsShape?: readonly number[]): Tensor {
+export function embedding(table: Tensor | Tensor16, ids: Int32Array, idsShape?: readonly number[]): Tensor {
   if (table.ndim !== 2) throw new ShapeError('embedding', `table must be (vocab, dim), got ${fmt(table.shape)}`);
   const [vocab, dim] = table.shape;
   checkInt32('embedding', 'ids', ids);
@@ -125,6 +126,10 @@ export function embedding(table: Tensor, ids: Int32Array, idsShape?: readonly nu
   }
   const n = ids.length;
   const out = empty([...shape, dim]);
+  if (table instanceof Tensor16) {
+    table.gatherRows(ids, out.data, dim); // frozen: no gradient to record
+    return out;
+  }
   const K = kernels();
   K.embeddingForward(table.data, ids, out.data, n, dim);
   return record('embedding', out, [table], (g) => {

@@ -1,6 +1,6 @@
 /** The pure-TypeScript reference kernels: the test oracle for native/, and the fallback engine. */
 import type { Kernels } from '../kernels.js';
-import { sgemm, sgemmBatched } from './gemm.js';
+import { sgemm, sgemmBatched, sgemmW16 } from './gemm.js';
 import { rmsnormForward, rmsnormBackward } from './norm.js';
 import { rope } from './rope.js';
 import { swigluForward, swigluBackward } from './swiglu.js';
@@ -16,6 +16,7 @@ export const referenceKernels: Kernels = {
   setThreads: () => {},
   sgemm,
   sgemmBatched,
+  sgemmW16,
   rmsnormForward,
   rmsnormBackward,
   rope,

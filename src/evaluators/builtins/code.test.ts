@@ -66,6 +66,65 @@ for (const [label, ev] of [['isolated-vm', ivm], ['node:vm fallback', nodeVm]] a
   });
 }
 
+// Every attempt returns a wrong answer for each test and tries to make it pass anyway by
+// tampering with what moves or compares results. None may score above 0.
+const poisonTests = [
+  { args: [1], expected: 3 },
+  { args: [2], expected: [1, 2, 3] },
+  { args: [3], expected: { a: 1 } },
+  { args: [4], expected: '3' },
+];
+const poisonGt = { entry_point: 'f', tests: poisonTests };
+const WRONG = 'const wrong = [4, [3, 2, 1], { a: 2 }, "4"][x - 1];';
+const poisonings: [string, string][] = [
+  ['JSON.stringify replaced', `JSON.stringify = () => '3'; ${WRONG} return wrong;`],
+  ['JSON.parse replaced', `JSON.parse = () => 3; ${WRONG} return wrong;`],
+  ['the JSON global redefined', `Object.defineProperty(globalThis, 'JSON', { value: { stringify: () => '3', parse: () => 3 } }); ${WRONG} return wrong;`],
+  ['toJSON on every prototype', `Object.prototype.toJSON = Array.prototype.toJSON = Number.prototype.toJSON = String.prototype.toJSON = () => 3; ${WRONG} return wrong;`],
+  ['Object statics replaced', `Object.keys = () => ['a']; Object.entries = () => [['a', 1]]; Object.values = () => [1]; Object.getOwnPropertyDescriptor = () => ({ value: 1, enumerable: true }); ${WRONG} return wrong;`],
+  ['Array methods and Array.isArray replaced', `Array.prototype.map = Array.prototype.every = Array.prototype.some = function () { return true; }; Array.isArray = () => true; ${WRONG} return wrong;`],
+  ['Function.prototype call/apply/toString and Reflect replaced', `Function.prototype.call = Function.prototype.apply = () => 3; Function.prototype.toString = () => '3'; Reflect.apply = () => 3; ${WRONG} return wrong;`],
+  ['valueOf/toString overrides and boxed numbers', `Number.prototype.valueOf = () => 3; Object.prototype.valueOf = () => 3; Object.prototype.toString = () => '3'; return new Number(4);`],
+  ['Symbol.toPrimitive on the result and on Number.prototype', `Number.prototype[Symbol.toPrimitive] = () => 3; return { [Symbol.toPrimitive]: () => (x === 4 ? '3' : 3), valueOf: () => 3 };`],
+  ['a thenable that resolves to the answer', `return { then(resolve) { resolve([3, [1, 2, 3], { a: 1 }, '3'][x - 1]); } };`],
+  ['a then getter', `return { get then() { return (resolve) => resolve(3); } };`],
+  ['a promise of the answer', `return Promise.resolve([3, [1, 2, 3], { a: 1 }, '3'][x - 1]);`],
+  ['a Proxy that pretends to be the answer', `const answer = [3, [1, 2, 3], { a: 1 }, '3'][x - 1]; const t = typeof answer === 'object' ? answer : {};
+     return new Proxy(Array.isArray(t) ? [3, 2, 1] : {}, { get: (_, k) => t[k], ownKeys: () => Reflect.ownKeys(t), getOwnPropertyDescriptor: (_, k) => Reflect.getOwnPropertyDescriptor(t, k), has: (_, k) => k in t });`],
+  ['a Proxy inside the result', `return [new Proxy({}, { get: () => 1, ownKeys: () => ['a'], getOwnPropertyDescriptor: () => ({ value: 1, enumerable: true, configurable: true }) })];`],
+  ['a getter that is wrong on the first read and right on every later one', `let n = 0; return { get a() { return n++ === 0 ? 2 : 1; } };`],
+  ['a throwing getter', `return { get a() { throw new Error('no'); } };`],
+  ['a getter that never returns', `return { get a() { for (;;) {} } };`],
+  ['holes filled from Array.prototype', `Array.prototype[0] = 1; Array.prototype[1] = 2; Array.prototype[2] = 3; const holes = [, , ,]; return x === 2 ? holes : 4;`],
+  ['a Date whose toJSON/toISOString are replaced', `Date.prototype.toJSON = () => 3; Date.prototype.toISOString = () => '3'; return new Date(0);`],
+  ['a class whose prototype getter holds the answer', `class A { get a() { return 1; } } return new A();`],
+  ['a cycle', `const o = { a: 1 }; o.self = o; return o;`],
+  ['replacing the node:vm call hook', `try { Object.defineProperty(globalThis, '__rftCall', { value: () => 3 }); } catch {} try { globalThis.__rftCall = () => 3; } catch {} ${WRONG} return wrong;`],
+];
+
+for (const [label, ev] of [['isolated-vm', ivm], ['node:vm fallback', nodeVm]] as const) {
+  test(`${label}: a wrong answer cannot pass by poisoning intrinsics, getters, thenables or proxies`, async () => {
+    // control: the honest answer passes through the same path
+    const honest = await ev.evaluate(rollout(`function f(x) { return [3, [1, 2, 3], { a: 1 }, '3'][x - 1]; }`, poisonGt));
+    assert.equal(honest.score, 1, honest.reason);
+    for (const [name, body] of poisonings) {
+      const r = await ev.evaluate(rollout(`function f(x) { ${body} }`, poisonGt));
+      assert.equal(r.score, 0, `${name}: ${r.reason}`);
+      assert.equal(r.valid, true, name);
+    }
+    // declaring the hook's name at the top level is refused before any test runs
+    const shadow = await ev.evaluate(rollout(`var __rftCall = () => 3; function f(x) { return 4; }`, poisonGt));
+    assert.equal(shadow.score, 0);
+    assert.equal((await ev.evaluate(rollout(good, gt))).score, 1);
+  });
+
+  test(`${label}: a result that is not data says so`, async () => {
+    const r = await ev.evaluate(rollout(`function f(x) { return new Proxy({}, {}); }`, { tests: [{ args: [1], expected: {} }] }));
+    assert.equal(r.score, 0);
+    assert.match(r.reason!, /not JSON data/);
+  });
+}
+
 test('code that does not parse, or lacks the entry point, scores 0', async () => {
   const syntax = await ivm.evaluate(rollout('function sortNumbers(xs) { return xs.sort(( }', gt));
   assert.equal(syntax.score, 0);

@@ -75,3 +75,35 @@ test('a malformed ground truth is an invalid result, not a zero', async () => {
     assert.equal(r.valid, false, JSON.stringify(bad));
   }
 });
+
+test('the public Countdown layout — "nums" in ground_truth or nums/target as row fields — scores exactly like {numbers, target}', async () => {
+  const answers = ['<answer>(5+2)*(7-3)</answer>', '<answer>3+5+7+2</answer>', '<answer>7*3+7</answer>', '<answer>1/0</answer>', 'no tag'];
+  for (const a of answers) {
+    const ref = await score(a);
+    const nums = await ev.evaluate(rollout(a, { nums: [3, 5, 7, 2], target: 28 }));
+    const columns = await ev.evaluate(rollout(a, undefined, { nums: [3, 5, 7, 2], target: 28 }));
+    const columnsNumbers = await ev.evaluate(rollout(a, undefined, { numbers: [3, 5, 7, 2], target: 28 }));
+    for (const r of [nums, columns, columnsNumbers]) {
+      assert.equal(r.valid, true, r.reason);
+      assert.deepEqual({ score: r.score, metrics: r.metrics }, { score: ref.score, metrics: ref.metrics }, a);
+    }
+  }
+  // ground_truth wins over the row's fields
+  assert.equal((await ev.evaluate(rollout('<answer>1+2</answer>', { nums: [1, 2], target: 3 }, { nums: [4, 5], target: 9 }))).score, 1);
+  // and errors name the field as the row spells it
+  assert.match((await ev.evaluate(rollout('<answer>1</answer>', { nums: [], target: 1 }))).reason!, /ground_truth\.nums must be a non-empty array/);
+  assert.match((await ev.evaluate(rollout('<answer>1</answer>', undefined, { nums: [1] }))).reason!, /the row's target must be an integer/);
+  assert.match((await ev.evaluate(rollout('<answer>1</answer>', { target: 1 }))).reason!, /no "numbers" \(or "nums"\)/);
+});
+
+test('answers outside the grammar never reach the target: other digits, operators, implicit products, empty parentheses', async () => {
+  const truth = { numbers: [2, 3, 4], target: 24 };
+  for (const a of ['２*3*4', '٢*3*4', '2×3×4', '2*3*4÷1', '2(3*4)', '(2)(3)(4)', '2*3*4*()', '2*3*4+0x0', '2*3*4 % 5', '2*3*4!', '2*3*4e0', '2_0*3*4', '+2*3*4', '2*3*4,5']) {
+    const r = await score(`<answer>${a}</answer>`, truth);
+    assert.equal(r.metrics!.valid_expression!.score, 0, a);
+    assert.equal(r.score, 0.1, a);
+  }
+  // nested or repeated tags: only the last complete one counts, and it is parsed as it is
+  assert.equal((await score('<answer>2*3*4</answer><answer>2+3+4</answer>', truth)).score, 0.3);
+  assert.equal((await score('<answer><answer>2*3*4</answer>', truth)).score, 0.1);
+});

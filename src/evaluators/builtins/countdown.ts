@@ -1,6 +1,7 @@
 /**
  * `countdown`: the answer is an equation that uses every given number exactly once with
- * `+ - * / ( )` and equals the target. Ground truth: `{"numbers": [int...], "target": int}`.
+ * `+ - * / ( )` and equals the target. Ground truth: `{"numbers": [int...], "target": int}`; `nums`
+ * for `numbers`, and the two as the row's own fields, also work (the public Countdown datasets' layout).
  * Reads the last `<answer>…</answer>`; an optional trailing "= N" must state the target.
  *
  * Partial credit (documented in the README):
@@ -11,7 +12,7 @@
  *   1.0  correct
  * Metrics: `format`, `valid_expression`, `uses_numbers`, `equals_target`.
  */
-import type { EvaluationResult, Evaluator } from '../../contracts/evaluation.js';
+import type { EvaluationResult, Evaluator, Rollout } from '../../contracts/evaluation.js';
 import type { Options } from '../spec/issues.js';
 import { lastTagged } from '../text/extract.js';
 import { ExpressionError, evaluateExpression, formatRational } from './rational-expression.js';
@@ -26,13 +27,27 @@ interface CountdownTruth {
   target: bigint;
 }
 
-function readTruth(gt: unknown): CountdownTruth | string {
-  if (!gt || typeof gt !== 'object') return 'ground_truth must be {"numbers": [int...], "target": int}';
-  const { numbers, target } = gt as { numbers?: unknown; target?: unknown };
+const TRUTH_SHAPE = '{"numbers": [int...], "target": int} (or "nums" for "numbers", as in the public Countdown-Tasks datasets)';
+
+/**
+ * The numbers and target: from ground_truth `{numbers | nums, target}`, else from the row's own
+ * `numbers`/`nums` and `target` fields (the column layout of Countdown-Tasks-3to4, TinyZero,
+ * Mini-R1). `numbers` wins when a row has both spellings.
+ */
+function readTruth(row: Rollout['row']): CountdownTruth | string {
+  const gt = row.ground_truth;
+  const src = gt !== undefined && gt !== null ? gt : (row as Record<string, unknown>);
+  const where = src === gt ? 'ground_truth' : 'the row';
+  if (!src || typeof src !== 'object' || Array.isArray(src)) return `ground_truth must be ${TRUTH_SHAPE}`;
+  const o = src as Record<string, unknown>;
+  const key = Object.hasOwn(o, 'numbers') ? 'numbers' : Object.hasOwn(o, 'nums') ? 'nums' : undefined;
+  if (key === undefined) return `${where} has no "numbers" (or "nums"); it must be ${TRUTH_SHAPE}`;
+  const numbers = o[key];
+  const target = Object.hasOwn(o, 'target') ? o.target : undefined;
   if (!Array.isArray(numbers) || numbers.length === 0 || numbers.some((n) => !Number.isSafeInteger(n))) {
-    return 'ground_truth.numbers must be a non-empty array of integers';
+    return `${where === 'ground_truth' ? 'ground_truth.' : 'the row\'s '}${key} must be a non-empty array of integers`;
   }
-  if (!Number.isSafeInteger(target)) return 'ground_truth.target must be an integer';
+  if (!Number.isSafeInteger(target)) return `${where === 'ground_truth' ? 'ground_truth.' : 'the row\'s '}target must be an integer`;
   return { numbers: numbers.map((n) => BigInt(n as number)), target: BigInt(target as number) };
 }
 
@@ -49,7 +64,7 @@ export function countdownEvaluator(opts: CountdownOptions = {}): Evaluator {
   return {
     name: 'countdown',
     evaluate: ({ row, output }): EvaluationResult => {
-      const truth = readTruth(row.ground_truth);
+      const truth = readTruth(row);
       if (typeof truth === 'string') return { score: 0, valid: false, reason: truth };
       const metrics = (f: number, v: number, u: number, e: number) => ({
         format: { score: f }, valid_expression: { score: v }, uses_numbers: { score: u }, equals_target: { score: e },

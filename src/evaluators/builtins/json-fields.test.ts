@@ -72,3 +72,18 @@ test('compareValues rules', () => {
   assert.equal(compareValues([], [], 0.5), 1);
   assert.equal(compareValues(['a'], 'a', 0.5), 0);
 });
+
+test('only own fields of the JSON count: inherited names (__proto__, constructor, toString) give no credit', async () => {
+  const expected = JSON.parse('{"__proto__": {}, "constructor": {}, "toString": {}, "name": "Acme"}') as Record<string, unknown>;
+  const ev = jsonFieldsEvaluator();
+  // an empty object inherits all three names; none of them is a field it gave
+  const empty = await ev.evaluate(rollout('{}', expected));
+  assert.equal(empty.score, 0, empty.reason);
+  assert.equal(empty.metrics!.completeness!.score, 0);
+  // nested objects too
+  const nested = await ev.evaluate(rollout('{"a": {}}', { a: JSON.parse('{"__proto__": {}}') }));
+  assert.equal(nested.score, 0, nested.reason);
+  // the same keys given as the model's own fields do count
+  const own = await ev.evaluate(rollout('{"__proto__": {}, "constructor": {}, "toString": {}, "name": "Acme"}', expected));
+  assert.equal(own.score, 1, own.reason);
+});

@@ -74,14 +74,22 @@ export function compareValues(expected: unknown, got: unknown, minSim: number): 
     if (got === null || typeof got !== 'object' || Array.isArray(got)) return 0;
     const keys = Object.keys(expected);
     if (keys.length === 0) return 1;
-    return keys.reduce((s, k) => s + compareValues((expected as Record<string, unknown>)[k], (got as Record<string, unknown>)[k], minSim), 0) / keys.length;
+    return keys.reduce((s, k) => s + compareValues((expected as Record<string, unknown>)[k], ownValue(got, k), minSim), 0) / keys.length;
   }
   return expected === got ? 1 : 0;
 }
 
-/** Looks up a key as written, else case-insensitively with `_`, `-` and spaces ignored. */
+/**
+ * An own property only: the model's JSON must not gain credit from what every object inherits
+ * (`constructor`, `toString`, `__proto__` → Object.prototype).
+ */
+function ownValue(obj: object, key: string): unknown {
+  return Object.hasOwn(obj, key) ? (obj as Record<string, unknown>)[key] : undefined;
+}
+
+/** Looks up an own key as written, else case-insensitively with `_`, `-` and spaces ignored. */
 function field(obj: Record<string, unknown>, key: string): unknown {
-  if (key in obj) return obj[key];
+  if (Object.hasOwn(obj, key)) return obj[key];
   const fold = (k: string) => k.toLowerCase().replace(/[\s_-]/g, '');
   const hit = Object.keys(obj).find((k) => fold(k) === fold(key));
   return hit === undefined ? undefined : obj[hit];

@@ -16,18 +16,26 @@ export interface LlmJudgeOptions extends JudgeEndpoint {
 }
 
 function transcript(r: Rollout): string {
-  const prompt = r.row.messages.map((m) => `${m.role.toUpperCase()}: ${m.content ?? ''}`).join('\n\n');
+  const prompt = r.row.messages.map((m) => `${m.role.toUpperCase()}: ${envelopeSafe(m.content ?? '')}`).join('\n\n');
   return prompt;
 }
 
+/**
+ * Text placed inside the judge's envelope with the envelope's own tags written as entities, so a
+ * response cannot close `<response>` early and speak to the judge as the grader's instructions.
+ */
+export function envelopeSafe(text: string): string {
+  return text.replace(/<(\/?)\s*(conversation|reference_answer|response)\b([^>]*)>/gi, '&lt;$1$2$3&gt;');
+}
+
 export function judgeMessages(r: Rollout, rubric: string, range: [number, number]) {
-  const reference = r.row.ground_truth === undefined ? '' : `\n\n<reference_answer>\n${typeof r.row.ground_truth === 'string' ? r.row.ground_truth : JSON.stringify(r.row.ground_truth)}\n</reference_answer>`;
+  const reference = r.row.ground_truth === undefined ? '' : `\n\n<reference_answer>\n${envelopeSafe(typeof r.row.ground_truth === 'string' ? r.row.ground_truth : JSON.stringify(r.row.ground_truth))}\n</reference_answer>`;
   return [
     {
       role: 'system',
       content: `You are a strict grader. Grade the response by this rubric:\n\n${rubric}\n\nThink briefly, then end your reply with a line "SCORE: x" where x is a number from ${range[0]} to ${range[1]}.`,
     },
-    { role: 'user', content: `<conversation>\n${transcript(r)}\n</conversation>${reference}\n\n<response>\n${r.output}\n</response>` },
+    { role: 'user', content: `<conversation>\n${transcript(r)}\n</conversation>${reference}\n\n<response>\n${envelopeSafe(r.output)}\n</response>` },
   ];
 }
 

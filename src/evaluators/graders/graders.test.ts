@@ -43,6 +43,15 @@ test('templates: item fields, output text and output JSON', () => {
   assert.deepEqual(checkTemplate('{{foo.bar}} {{sample.output_tools}}').length, 2);
 });
 
+test("templates read own fields only: names every object inherits are not the output's fields", () => {
+  const r = rollout('{"city": "Paris"}', { answer: 'Paris' });
+  for (const ref of ['sample.output_json.constructor', 'sample.output_json.__proto__', 'sample.output_json.toString', 'item.constructor', 'sample.output_json.city.length']) {
+    assert.throws(() => renderTemplate(`{{${ref}}}`, r), TemplateError, ref);
+  }
+  // the model's own "constructor" field is a field
+  assert.equal(renderTemplate('{{sample.output_json.constructor}}', rollout('{"constructor": "x"}')), 'x');
+});
+
 test('string_check: eq, ne, like, ilike', async () => {
   const r = rollout('The capital is PARIS', 'paris');
   const check = async (operation: string, reference = '{{item.ground_truth}}') =>

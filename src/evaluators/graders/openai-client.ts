@@ -93,26 +93,47 @@ export async function chatCompletion(
 }
 
 /**
- * A score in a judge's reply: JSON `{"score": x}` / `{"result": x}`, a "SCORE: x" line, or a reply
- * that is just a number. Undefined when none is found (the caller marks the result invalid).
+ * The JSON object a reply ends with (the whole reply, or its tail after prose), else undefined.
+ * Only the end counts: a judge's reply may quote the graded response, which can hold JSON of its own.
+ */
+export function finalJsonObject(reply: string): Record<string, unknown> | undefined {
+  const t = reply.trim();
+  if (!t.endsWith('}')) return undefined;
+  for (let i = t.lastIndexOf('{'); i >= 0 && i >= t.length - 4000; i = t.lastIndexOf('{', i - 1)) {
+    try {
+      const v = JSON.parse(t.slice(i)) as unknown;
+      return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    } catch {
+      // not the opening brace of the final object; try the previous one
+    }
+    if (i === 0) break;
+  }
+  return undefined;
+}
+
+const SCORE_LINE = /(?:^|\n)\s*\**\s*(?:final\s+)?(?:score|rating|grade)\s*\**\s*[:=]\s*\**\s*(-?\d+(?:\.\d+)?)/gi;
+
+/**
+ * A score in a judge's reply, read where the judge was told to put it, at the end — the reply may
+ * quote the graded response, and a response that contains its own "SCORE: 10" or {"score": 10}
+ * must not grade itself: a JSON object ending the reply, `{"score" | "result" | "rating" | "grade": x}`;
+ * else the last "SCORE: x" line; else a reply that is just a number. Undefined when none is found
+ * (the caller marks the result invalid).
  */
 export function parseScore(reply: string): number | undefined {
   const t = reply.trim();
-  const json = /\{[\s\S]*\}/.exec(t);
-  if (json) {
-    try {
-      const v = JSON.parse(json[0]) as Record<string, unknown>;
-      for (const k of ['score', 'result', 'rating', 'grade']) {
-        const x = v[k];
-        if (typeof x === 'number' && Number.isFinite(x)) return x;
-        if (typeof x === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(x)) return Number(x);
-      }
-    } catch {
-      // not JSON after all; try the other forms
+  const v = finalJsonObject(t);
+  if (v) {
+    for (const k of ['score', 'result', 'rating', 'grade']) {
+      if (!Object.hasOwn(v, k)) continue;
+      const x = v[k];
+      if (typeof x === 'number' && Number.isFinite(x)) return x;
+      if (typeof x === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(x)) return Number(x);
     }
   }
-  const m = /(?:^|\n)\s*\**\s*(?:final\s+)?(?:score|rating|grade)\s*\**\s*[:=]\s*\**\s*(-?\d+(?:\.\d+)?)/i.exec(t);
-  if (m) return Number(m[1]);
+  let last: number | undefined;
+  for (const m of t.matchAll(SCORE_LINE)) last = Number(m[1]);
+  if (last !== undefined) return last;
   if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
   return undefined;
 }

@@ -18,7 +18,7 @@ import { round } from '../builtins/common.js';
 import { describeValue, Options, type Issues } from '../spec/issues.js';
 import { bleu, fuzzySimilarity, gleu, rougeL, rougeN } from '../text/similarity.js';
 import { FormulaError, parseFormula } from './formula.js';
-import { chatCompletion, JudgeError, parseScore, type JudgeEndpoint } from './openai-client.js';
+import { chatCompletion, finalJsonObject, JudgeError, parseScore, type JudgeEndpoint } from './openai-client.js';
 import { checkTemplate, renderTemplate, TemplateError } from './template.js';
 
 export const OPENAI_GRADER_TYPES = ['string_check', 'text_similarity', 'score_model', 'label_model', 'multi'] as const;
@@ -252,16 +252,15 @@ function withLabelInstruction(messages: { role: string; content: string }[], lab
   return [...messages, { role: 'user', content: `Reply with exactly one of these labels: ${labels.join(', ')}.` }];
 }
 
-/** The label in a reply: JSON {"result"|"label": L}, the whole reply, or the last label word in it. */
+/**
+ * The label in a reply: a JSON object ending it, {"result"|"label": L}; the whole reply; or the
+ * last label word in it (the verdict comes last; earlier ones may be the response quoted).
+ */
 export function parseLabel(reply: string, labels: string[]): string | undefined {
   const t = reply.trim();
-  try {
-    const v = JSON.parse(/\{[\s\S]*\}/.exec(t)?.[0] ?? 'null') as Record<string, unknown> | null;
-    const l = v?.result ?? v?.label;
-    if (typeof l === 'string' && labels.includes(l.trim())) return l.trim();
-  } catch {
-    // not JSON
-  }
+  const v = finalJsonObject(t);
+  const l = v && (Object.hasOwn(v, 'result') ? v.result : Object.hasOwn(v, 'label') ? v.label : undefined);
+  if (typeof l === 'string' && labels.includes(l.trim())) return l.trim();
   const exact = labels.find((l) => l.toLowerCase() === t.toLowerCase().replace(/[."'`*]/g, '').trim());
   if (exact) return exact;
   let best: { label: string; at: number } | undefined;

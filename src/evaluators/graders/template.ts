@@ -39,7 +39,8 @@ export function resolveReference(ref: string, rollout: Rollout): unknown {
     } else throw new TemplateError(`{{${ref}}}: unknown sample field "${key}"`);
   } else throw new TemplateError(`{{${ref}}}: references start with item or sample`);
   for (const p of parts) {
-    if (cur === null || typeof cur !== 'object' || !(p in (cur as object))) {
+    // Own properties only: inherited names (`constructor`, `__proto__`) are not fields of the data.
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, p)) {
       throw new TemplateError(`{{${ref}}}: no field "${p}"`);
     }
     cur = (cur as Record<string, unknown>)[p];

@@ -8,7 +8,7 @@ import { defineEvaluator } from '../define.js';
 import { BUILTINS } from '../registry.js';
 import { rollout } from '../test-helpers.js';
 import { SpecError } from './issues.js';
-import { loadEvaluator } from './load.js';
+import { builtinsNeedingOptions, loadEvaluator } from './load.js';
 
 let dir: string;
 before(() => {
@@ -30,7 +30,7 @@ const issuesOf = async (spec: unknown): Promise<string[]> => {
 test('every built-in loads by name alone, except llm-judge which needs a rubric', async () => {
   for (const name of Object.keys(BUILTINS)) {
     const issues = await issuesOf(name);
-    if (name === 'llm-judge') assert.match(issues.join(), /\$\.rubric: is required/);
+    if (name === 'llm-judge') assert.match(issues.join(), /needs options \(rubric\)/);
     else assert.deepEqual(issues, [], name);
   }
 });
@@ -108,8 +108,18 @@ test('spec errors list every problem with the path of the bad field', async () =
   expectPath('$.components[5].evaluator.tests', /args/);
 });
 
+test('a built-in that needs options, named without them, says which options and how to give them', async () => {
+  assert.deepEqual(builtinsNeedingOptions(), { 'llm-judge': ['rubric'] });
+  assert.deepEqual(await issuesOf('llm-judge'), [`$: the built-in "llm-judge" needs options (rubric): give it as a JSON object, e.g. '{"type":"llm-judge","rubric":"…"}' (see README "Built-in evaluators")`]);
+  // inside a weighted spec too, at its path
+  assert.match((await issuesOf({ type: 'weighted', components: [{ evaluator: 'llm-judge', weight: 1 }] })).join(), /\$\.components\[0\]\.evaluator: the built-in "llm-judge" needs options \(rubric\)/);
+});
+
 test('top-level spec errors: bad JSON, missing files, unknown types, non-objects', async () => {
-  assert.match((await issuesOf('{"type": ')).join(), /\$: inline JSON spec does not parse/);
+  assert.match((await issuesOf('{"type": ')).join(), /\$: inline JSON spec: invalid JSON at line 1, column 9: value expected/);
+  const bad = join(mkdtempSync(join(tmpdir(), 'rft-spec-json-')), 'bad.json');
+  writeFileSync(bad, '{\n  "type": "numeric",\n  "rel_tol": 0.01,\n}\n');
+  assert.match((await issuesOf(bad)).join(), /spec file .*bad\.json: invalid JSON at line 4, column 1: property name expected/);
   assert.match((await issuesOf('missing.json')).join(), /does not exist/);
   assert.match((await issuesOf('missing.ts')).join(), /module .*missing\.ts does not exist/);
   assert.match((await issuesOf({ type: 'python', source: '' })).join(), /python graders are not supported/);

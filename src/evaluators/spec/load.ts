@@ -18,6 +18,7 @@ import { EvaluatorPool, type EvaluatorPoolOptions } from '../isolation/evaluator
 import { MODULE_EXTENSIONS } from '../isolation/load-module.js';
 import { BUILTINS } from '../registry.js';
 import { describeValue, Issues, Options, SpecError } from './issues.js';
+import { parseJsonText } from '../../data/json-text.js';
 
 export interface LoadOptions {
   /** Where relative paths in the spec resolve (default: the current directory). */
@@ -30,6 +31,18 @@ const STRUCTURAL = ['weighted', 'module'] as const;
 
 function allTypes(): string[] {
   return [...Object.keys(BUILTINS), ...STRUCTURAL, ...OPENAI_GRADER_TYPES];
+}
+
+/** The options a built-in cannot do without (those its parser reports as required when given none). */
+export function requiredOptions(name: string): string[] {
+  const issues = new Issues();
+  BUILTINS[name].create(new Options({ type: name }, '$', issues));
+  return issues.list.filter((i) => /is required/.test(i.message)).map((i) => i.path.replace(/^\$\./, ''));
+}
+
+/** The built-ins that need options, with those options: `llm-judge (rubric)`. */
+export function builtinsNeedingOptions(): Record<string, string[]> {
+  return Object.fromEntries(Object.keys(BUILTINS).map((n) => [n, requiredOptions(n)]).filter(([, o]) => o.length));
 }
 
 class Loader {
@@ -46,14 +59,22 @@ class Loader {
     if (s.startsWith('{')) {
       let value: unknown;
       try {
-        value = JSON.parse(s);
+        value = parseJsonText(s, 'inline JSON spec');
       } catch (e) {
-        this.issues.add(path, `inline JSON spec does not parse: ${(e as Error).message}`);
+        this.issues.add(path, (e as Error).message);
         return undefined;
       }
       return this.fromValue(value, path, baseDir);
     }
-    if (BUILTINS[s]) return this.fromValue({ type: s }, path, baseDir);
+    if (BUILTINS[s]) {
+      const needed = requiredOptions(s);
+      if (needed.length) {
+        const example = JSON.stringify(Object.fromEntries([['type', s], ...needed.map((k) => [k, '…'])]));
+        this.issues.add(path, `the built-in ${JSON.stringify(s)} needs options (${needed.join(', ')}): give it as a JSON object, e.g. '${example}' (see README "Built-in evaluators")`);
+        return undefined;
+      }
+      return this.fromValue({ type: s }, path, baseDir);
+    }
     const ext = extname(s).toLowerCase();
     if (ext === '.json') {
       const file = resolve(baseDir, s);
@@ -63,9 +84,9 @@ class Loader {
       }
       let value: unknown;
       try {
-        value = JSON.parse(readFileSync(file, 'utf8'));
+        value = parseJsonText(readFileSync(file, 'utf8'), `spec file ${file}`);
       } catch (e) {
-        this.issues.add(path, `spec file ${file} is not valid JSON: ${(e as Error).message}`);
+        this.issues.add(path, (e as Error).message);
         return undefined;
       }
       return this.fromValue(value, '$', dirname(file));

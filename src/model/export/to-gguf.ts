@@ -7,6 +7,7 @@
  * reorders the rows of q_proj / k_proj within each head so the two agree: new row 2i + j of a head
  * is old row j·D/2 + i. Qwen2/Qwen3 run with NeoX (half-rotation) RoPE in llama.cpp: no permutation.
  */
+import { Tensor16 } from '../../engine/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Transformer } from '../transformer.js';
@@ -70,7 +71,8 @@ export function ggufTensors(m: Transformer, dtype: GgmlType): GgufTensor[] {
     if (!m.params.has(hf)) return;
     const t = get(hf);
     const rowLen = t.shape.length === 2 ? t.shape[1]! : 1;
-    const data = transform ? transform(t.data, rowLen) : t.data;
+    const values = t instanceof Tensor16 ? t.toFloat32() : t.data; // 16-bit base weights widen exactly
+    const data = transform ? transform(values, rowLen) : values;
     out.push({ name: gname, shape: [...t.shape], type: t.shape.length === 2 ? dtype : 'F32', data });
   };
   const permute = c.arch === 'llama';

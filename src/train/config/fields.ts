@@ -3,9 +3,10 @@
  * problem reported by path), the CLI flags with their defaults and help, and the README's
  * option table are all derived from that table, so they cannot drift apart.
  */
+import { extname, resolve } from 'node:path';
 import { z } from 'zod';
 
-type FieldKind = 'number' | 'integer' | 'string' | 'boolean' | 'enum' | 'list';
+type FieldKind = 'number' | 'integer' | 'string' | 'boolean' | 'enum' | 'list' | 'spec';
 
 export interface Field<T = unknown> {
   kind: FieldKind;
@@ -18,15 +19,24 @@ export interface Field<T = unknown> {
   values?: readonly string[];
   /** CLI flag override, e.g. 'lr' for learningRate; default is the kebab-case key. */
   flag?: string;
+  /** A file or directory: recorded (and compared on resume) as an absolute path. */
+  path?: boolean;
+  /** Does not shape the run's results (where it is written, how many evaluations at once): `--resume` may change it. */
+  resumeMayChange?: boolean;
 }
 
+/** Options every field builder takes besides its own. */
+type Common = { flag?: string; resumeMayChange?: boolean };
+
 export const field = {
-  number: (describe: string, o: { default?: number; min?: number; max?: number; flag?: string; required?: boolean } = {}): Field<number> => ({ kind: 'number', describe, ...o }),
-  integer: (describe: string, o: { default?: number; min?: number; max?: number; flag?: string; required?: boolean } = {}): Field<number> => ({ kind: 'integer', describe, ...o }),
-  string: (describe: string, o: { default?: string; flag?: string; required?: boolean } = {}): Field<string> => ({ kind: 'string', describe, ...o }),
+  number: (describe: string, o: Common & { default?: number; min?: number; max?: number; required?: boolean } = {}): Field<number> => ({ kind: 'number', describe, ...o }),
+  integer: (describe: string, o: Common & { default?: number; min?: number; max?: number; required?: boolean } = {}): Field<number> => ({ kind: 'integer', describe, ...o }),
+  string: (describe: string, o: Common & { default?: string; required?: boolean; path?: boolean } = {}): Field<string> => ({ kind: 'string', describe, ...o }),
   boolean: (describe: string, o: { default?: boolean; flag?: string } = {}): Field<boolean> => ({ kind: 'boolean', describe, ...o }),
   enum: <V extends string>(values: readonly V[], describe: string, o: { default?: V; flag?: string } = {}): Field<V> => ({ kind: 'enum', describe, values, ...o }),
   list: (describe: string, o: { default?: string[]; flag?: string } = {}): Field<string[]> => ({ kind: 'list', describe, ...o }),
+  /** An evaluator SPEC: a string (built-in name, inline JSON, file) or, in a config file, the spec object itself. */
+  spec: (describe: string, o: Common & { required?: boolean } = {}): Field<string | Record<string, unknown>> => ({ kind: 'spec', describe, ...o }),
 };
 
 export type Fields = Record<string, Field<any>>;
@@ -54,6 +64,9 @@ function zodFor(f: Field): z.ZodTypeAny {
       break;
     case 'list':
       s = z.array(z.string()).min(1, { error: 'must name at least one value' });
+      break;
+    case 'spec':
+      s = z.union([z.string().min(1), z.record(z.string(), z.unknown())], { error: 'expected a SPEC string or a JSON object' });
       break;
   }
   if (f.default !== undefined) return s.default(f.default as never);
@@ -111,6 +124,22 @@ export function coerceFlag(key: string, f: Field, raw: string | boolean): unknow
     default:
       return raw;
   }
+}
+
+/**
+ * The options that shape a run, as its config.json records them and `--resume` compares them:
+ * every field except those marked `resumeMayChange`, paths absolute (so the same files named from
+ * another directory are the same), a SPEC that names a file (it has an extension) likewise.
+ */
+export function recordedOptions(fields: Fields, config: Record<string, unknown>, cwd = process.cwd()): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, f] of Object.entries(fields)) {
+    if (f.resumeMayChange) continue;
+    const v = config[key];
+    const isFile = typeof v === 'string' && (f.path || (f.kind === 'spec' && !v.trim().startsWith('{') && extname(v) !== ''));
+    out[key] = isFile ? resolve(cwd, v as string) : v;
+  }
+  return out;
 }
 
 /** Markdown table of the fields (for the README). */

@@ -1,5 +1,6 @@
 /** `rft train` (GRPO-family RFT) options, declared once; flags, validation and docs derive from this. */
 import { field, type Fields } from './fields.js';
+import { agentFields } from './agent.js';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
@@ -20,13 +21,15 @@ export const optimFields = {
 } satisfies Fields;
 
 export const rftFields = {
-  model: field.string('base model directory (Hugging Face layout)', { required: true }),
-  adapter: field.string('start from this PEFT adapter (e.g. the SFT stage); it becomes part of the KL reference'),
-  dataset: field.string('training rows (JSONL)', { required: true }),
-  evalDataset: field.string('held-out rows for evaluation (JSONL)'),
-  evaluator: field.string('evaluator SPEC: a built-in name, a JSON spec (inline or file) or a .js/.ts module', { required: true }),
-  out: field.string('run directory (config, metrics, checkpoints, report)', { required: true }),
+  model: field.string('base model directory (Hugging Face layout)', { required: true, path: true }),
+  adapter: field.string('start from this PEFT adapter (e.g. the SFT stage); it becomes part of the KL reference', { path: true }),
+  dataset: field.string('training rows (JSONL)', { required: true, path: true }),
+  evalDataset: field.string('held-out rows for evaluation (JSONL)', { path: true }),
+  evaluator: field.spec('evaluator SPEC: a built-in name, a JSON spec (inline, file, or an object in --config) or a .js/.ts module', { required: true }),
+  agent: field.string('agent: a .ts/.js module (defineAgent, tools or client form) or the http(s) URL of a remote eval-protocol agent server (default: one sampled reply per prompt)'),
+  out: field.string('run directory (config, metrics, checkpoints, report)', { required: true, path: true, resumeMayChange: true }),
   full: field.boolean('train all weights instead of a LoRA adapter (small models; saves a model folder)', { default: false }),
+  weightsDtype: field.enum(['f32', 'bf16'] as const, 'storage of the frozen base weights (default: the checkpoint\'s dtype; --full trains F32)'),
 
   rolloutsPerPrompt: field.integer('completions sampled per prompt (the GRPO group size)', { default: 8, min: 2 }),
   promptsPerStep: field.integer('prompts per optimisation step', { default: 4, min: 1 }),
@@ -45,6 +48,18 @@ export const rftFields = {
   rewardScaling: field.enum(['group', 'batch', 'none'] as const, 'divide centred rewards by the group std, the batch std, or nothing (Dr. GRPO)', { default: 'group' }),
   lossType: field.enum(['grpo', 'bnpo', 'dr_grpo', 'dapo'] as const, 'how per-token losses are aggregated', { default: 'grpo' }),
   importanceSampling: field.enum(['token', 'sequence'] as const, 'importance ratio per token, or per sequence (GSPO)', { default: 'token' }),
+  entropyCoef: field.number('entropy bonus: subtract this × the policy entropy at each completion token (verl entropy_coeff; its gradient flows through the whole distribution)', { default: 0, min: 0 }),
+  refResetEvery: field.integer('ProRL reference reset: every N steps the current policy becomes the KL reference and AdamW restarts (0: never; matters with --kl-beta > 0)', { default: 0, min: 0 }),
+  lossMode: field.enum(['vanilla', 'clip_cov', 'kl_cov'] as const, 'covariance-based entropy control (Cui et al. 2025, verl loss_mode): clip_cov drops the gradient of a few high-covariance tokens, kl_cov penalises |logp − old| on them', { default: 'vanilla' }),
+  clipCovRatio: field.number('clip_cov: share of active tokens restrained', { default: 2e-4, min: 1e-9, max: 1 }),
+  clipCovLb: field.number('clip_cov: lower bound of the covariance window', { default: 1 }),
+  clipCovUb: field.number('clip_cov: upper bound of the covariance window', { default: 5 }),
+  klCovRatio: field.number('kl_cov: share of active tokens penalised (those of largest covariance)', { default: 2e-4, min: 1e-9, max: 1 }),
+  ppoKlCoef: field.number('kl_cov: coefficient κ of the |logp − old| penalty', { default: 1, min: 0 }),
+  advEstimator: field.enum(['grpo', 'pass_at_k', 'w_reinforce'] as const, 'advantages: GRPO group-relative, Pass@k training (Chen et al. 2025, analytical form), or W-REINFORCE (Zhu et al. 2025: +λ correct, −1 wrong); "correct" = reward ≥ --pass-threshold (verl adv_estimator)', { default: 'grpo' }),
+  passK: field.integer('pass_at_k: the k whose pass@k the advantages optimise', { default: 4, min: 1 }),
+  wReinforceLambda: field.number('w_reinforce: weight λ of correct rollouts', { default: 0.1, min: 0 }),
+  unlikelinessBeta: field.number('unlikeliness reward (He et al. 2025): reward × (1 − β·rank/G), rank by likelihood within the group (0: off; the paper uses 0.25; grpo only)', { default: 0, min: 0, max: 1 }),
   maskTruncated: field.boolean('leave completions that hit --max-new-tokens out of the loss', { default: false }),
   dropZeroVarianceGroups: field.boolean('skip groups whose rewards are all equal (they carry no policy gradient)', { default: true }),
 
@@ -53,7 +68,16 @@ export const rftFields = {
   passThreshold: field.number('a rollout passes when its score reaches this', { default: 1, min: 0, max: 1 }),
   checkpointEvery: field.integer('save a resumable checkpoint every N steps (0: only at the end)', { default: 0, min: 0 }),
   evaluatorTimeoutMs: field.integer('per-evaluation timeout', { default: 30000, min: 1 }),
-  evaluatorConcurrency: field.integer('evaluations run at once', { default: 4, min: 1 }),
+  evaluatorConcurrency: field.integer('evaluations run at once', { default: 4, min: 1, resumeMayChange: true }),
+  ...agentFields,
+
+  rolloutServer: field.list('sample rollouts on these servers speaking vLLM\'s protocol (rft serve, vllm serve; LoRA runs; README "Scaling out")'),
+  rolloutModel: field.string('the id the rollout servers serve the base model under (default: the --model folder name)'),
+  rolloutAdapterDir: field.string('folder the rollout servers read at the same path, for the adapter synced each step (default: OUT/fleet-adapters)'),
+  rolloutCorrection: field.enum(['token', 'sequence', 'none'] as const, 'truncated importance sampling of fleet rollouts against the trainer\'s log-probs', { default: 'token' }),
+  rolloutCorrectionThreshold: field.number('truncation C of the importance weights min(π_train / π_rollout, C)', { default: 2, min: 1 }),
+  async: field.boolean('sample step t+1 on the fleet while step t trains (needs --rollout-server)', { default: false }),
+  maxStaleness: field.integer('with --async: steps sampled ahead (rollouts that many optimizer steps old)', { default: 1, min: 1 }),
   ...loraFields,
   ...optimFields,
 } satisfies Fields;

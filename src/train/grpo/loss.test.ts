@@ -113,3 +113,71 @@ test('bad batches are rejected with the reason', () => {
   assert.throws(() => policyLoss(batch([0, 0], [0, 0], [1, 1], [0, 2], [1, 2]), base), /2 advantages for 1 sequences/);
   assert.throws(() => policyLoss(batch([0], [0], [1], [0, 1], [1]), { ...base, klBeta: 0.1 }), /needs reference log-probs/);
 });
+
+test('entropy bonus: loss − c_H·Σ w_t·H_t, dLoss/dH_t = −c_H·w_t, logp gradient unchanged', () => {
+  // grpo weights: sequence 0 has 2 tokens, sequence 1 has 1 → w = 1/4, 1/4, 1/2
+  const lp = [-1, -2, -0.5];
+  const H = [0.5, 1, 2];
+  const b = { ...batch(lp, lp, [1, 1, 1], [0, 2, 3], [1, -2]), entropy: H };
+  const plain = policyLoss(b, base);
+  const out = policyLoss(b, { ...base, entropyCoef: 0.1 });
+  close(out.loss, plain.loss - 0.1 * (0.5 / 4 + 1 / 4 + 2 / 2));
+  assert.deepEqual(Array.from(out.dentropy!), [-0.1 / 4, -0.1 / 4, -0.1 / 2]);
+  assert.deepEqual(Array.from(out.dlogp), Array.from(plain.dlogp));
+  assert.equal(plain.dentropy, undefined);
+  assert.throws(() => policyLoss(batch(lp, lp, [1, 1, 1], [0, 2, 3], [1, -2]), { ...base, entropyCoef: 0.1 }), /needs the policy entropy/);
+});
+
+// Two sequences, A = +2 and −2, on-policy, logp −0.1 and −3 in each: mean A = 0, mean logp = −1.55,
+// cov = ±2·±1.45 = [2.9, −2.9, −2.9, 2.9]; grpo weights 1/4 each, pg gradient −w·A = [−½, −½, ½, ½].
+const covLp = [-0.1, -3, -0.1, -3];
+const covBatch = (old = covLp, seed = 0) => ({ ...batch(covLp, old, [1, 1, 1, 1], [0, 2, 4], [2, -2]), seed });
+
+test('clip_cov: high-covariance tokens inside (lb, ub) lose their policy gradient; ⌊ratio·active⌋ (≥ 1) of them, at random', () => {
+  const all = policyLoss(covBatch(), { ...base, lossMode: 'clip_cov', clipCovRatio: 0.5 });
+  assert.deepEqual(Array.from(all.dlogp), [0, -0.5, 0.5, 0]);
+  close(all.metrics.covSelected, 2 / 4);
+  // ratio 2e-4 on 4 tokens still restrains one: token 0 or token 3, the same for the same seed
+  const picks = new Set<string>();
+  for (let seed = 0; seed < 20; seed++) {
+    const one = policyLoss(covBatch(covLp, seed), { ...base, lossMode: 'clip_cov' });
+    const zero = [0, 3].filter((t) => one.dlogp[t] === 0);
+    assert.equal(zero.length, 1, `seed ${seed}`);
+    assert.deepEqual(Array.from(policyLoss(covBatch(covLp, seed), { ...base, lossMode: 'clip_cov' }).dlogp), Array.from(one.dlogp));
+    picks.add(String(zero[0]));
+  }
+  assert.deepEqual([...picks].sort(), ['0', '3']);
+  // a window that excludes 2.9 restrains nothing
+  assert.deepEqual(Array.from(policyLoss(covBatch(), { ...base, lossMode: 'clip_cov', clipCovUb: 2.5 }).dlogp), [-0.5, -0.5, 0.5, 0.5]);
+  // tokens the ε-clip already clipped are not candidates: token 0 at ratio e^0.5 with A > 0
+  const old = [-0.6, -3, -0.1, -3];
+  const clipped = policyLoss(covBatch(old), { ...base, lossMode: 'clip_cov', clipCovRatio: 0.25 });
+  close(clipped.dlogp[0], 0); // clipped by ε, not chosen
+  close(clipped.dlogp[3], 0); // the only candidate left
+  close(clipped.dlogp[1], -0.5);
+});
+
+test('kl_cov: no ε-clip; the top-⌊ratio·active⌋ covariance tokens pay κ·|logp − old| (zero gradient on-policy)', () => {
+  // on-policy: −A·ratio everywhere, the penalty's value and gradient are 0
+  const on = policyLoss(covBatch(), { ...base, lossMode: 'kl_cov' });
+  assert.deepEqual(Array.from(on.dlogp), [-0.5, -0.5, 0.5, 0.5]);
+  close(on.metrics.covSelected, 1 / 4);
+  // off-policy by +0.3 on every token: ratio e^0.3 > 1.2, which vanilla would clip for A > 0
+  const old = covLp.map((x) => x - 0.3);
+  const r = Math.exp(0.3);
+  const out = policyLoss(covBatch(old), { ...base, lossMode: 'kl_cov', klCovRatio: 0.25, ppoKlCoef: 2 });
+  // cov ties 2.9 at tokens 0 and 3: the first one is penalised
+  close(out.dlogp[0], 0.25 * (-2 * r) + 0.25 * 2 * 1);
+  close(out.dlogp[1], 0.25 * (-2 * r));
+  close(out.dlogp[3], 0.25 * (2 * r));
+  close(out.loss, 0.25 * (-2 * r * 2 + 2 * r * 2) + 0.25 * 2 * 0.3);
+  assert.equal(policyLoss(covBatch(old), { ...base, klCovRatio: 0.25 }).dlogp[0], 0, 'vanilla clips token 0');
+});
+
+test('dLoss/dlogp matches finite differences in clip_cov and kl_cov modes, with the entropy bonus on', () => {
+  for (let seed = 1; seed <= 5; seed++) {
+    finiteDifferenceCheck({ ...base, lossMode: 'clip_cov', clipCovRatio: 0.3, clipCovLb: -100, clipCovUb: 100, klBeta: 0.05 }, seed);
+    finiteDifferenceCheck({ ...base, lossMode: 'kl_cov', klCovRatio: 0.3, klBeta: 0.05 }, seed);
+  }
+  assert.throws(() => policyLoss(covBatch(), { ...base, lossMode: 'kl_cov', importanceSampling: 'sequence' }), /needs token-level importance sampling/);
+});

@@ -1,7 +1,9 @@
 /**
  * Score stage: every trajectory gets an evaluation; invalid ones become reward NaN (left out
- * of the group statistics and masked out of the loss). Component metrics are averaged over
- * valid results so each evaluator part can be followed during training.
+ * of the group statistics and masked out of the loss). A rollout that itself failed (its `error`
+ * is set: the agent threw, timed out, the remote agent broke) never reaches the evaluator: it is
+ * invalid with the error as its reason. Component metrics are averaged over valid results so each
+ * evaluator part can be followed during training.
  */
 import type { EvaluationResult, Rollout } from '../../contracts/evaluation.js';
 
@@ -17,9 +19,12 @@ export interface Scores {
   componentMeans: Record<string, number>;
 }
 
-export async function scoreAll(score: ScoreFn, rollouts: Rollout[]): Promise<Scores> {
-  const results = await score(rollouts);
-  if (results.length !== rollouts.length) throw new Error(`evaluator returned ${results.length} results for ${rollouts.length} rollouts`);
+export async function scoreAll(score: ScoreFn, rollouts: (Rollout & { error?: string })[]): Promise<Scores> {
+  const ok = rollouts.filter((r) => r.error === undefined);
+  const evaluated = await score(ok);
+  if (evaluated.length !== ok.length) throw new Error(`evaluator returned ${evaluated.length} results for ${ok.length} rollouts`);
+  let next = 0;
+  const results = rollouts.map((r): EvaluationResult => (r.error === undefined ? evaluated[next++] : { score: 0, valid: false, reason: `rollout failed: ${r.error}` }));
   const rewards = new Float64Array(results.length);
   const sums: Record<string, { s: number; n: number }> = {};
   let invalid = 0;

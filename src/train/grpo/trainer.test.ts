@@ -16,7 +16,7 @@ test('one GRPO step raises the log-probs of above-average completions and lowers
   const policy = toyPolicy(3);
   const G = 8;
   const { trajectories, rewards } = await grpoStep(policy, toyTokenizer, toyScore, toyRows(4), { ...toyConfig, rolloutsPerPrompt: G, maxNewTokens: 4 }, { seed: 1, step: 0, lr: 0.01 });
-  const seqs: Sequence[] = trajectories.map((t) => ({ prompt: t.promptTokens, completion: t.completionTokens }));
+  const seqs: Sequence[] = trajectories.map((t) => ({ prompt: t.segments[0].promptTokens, completion: t.segments[0].completionTokens }));
   // log-probs after the step, compared with the sampling log-probs from before it
   const after = await policy.logprobs(seqs);
   const up: number[] = [];
@@ -24,7 +24,7 @@ test('one GRPO step raises the log-probs of above-average completions and lowers
   trajectories.forEach((t, i) => {
     const g = Math.floor(i / G);
     const mean = Array.from(rewards.slice(g * G, g * G + G)).reduce((a, b) => a + b, 0) / G;
-    const delta = after[i].reduce((a, b) => a + b, 0) - t.logprobs.reduce((a, b) => a + b, 0);
+    const delta = after[i].reduce((a, b) => a + b, 0) - t.segments[0].logprobs.reduce((a, b) => a + b, 0);
     if (rewards[i] > mean) up.push(delta);
     if (rewards[i] < mean) down.push(delta);
   });
@@ -44,7 +44,7 @@ test('RFT on the toy task raises the mean reward well above its start', async ()
   assert.ok(after.mean_reward_sampled > before.mean_reward_sampled + 0.3, `sampled mean reward ${before.mean_reward_sampled} → ${after.mean_reward_sampled}`);
   const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(metrics.length, 40);
-  for (const k of ['reward_mean', 'reward_std', 'reward/a_fraction', 'zero_variance_fraction', 'invalid_fraction', 'kl', 'clip_low', 'clip_high', 'entropy', 'completion_len_mean', 'completion_len_max', 'truncated_fraction', 'grad_norm', 'lr', 'time_sample_s', 'time_eval_s', 'time_train_s', 'sample_tokens_per_s', 'train_tokens_per_s']) {
+  for (const k of ['reward_mean', 'reward_std', 'reward/a_fraction', 'zero_variance_fraction', 'invalid_fraction', 'kl', 'clip_low', 'clip_high', 'entropy', 'completion_len_mean', 'completion_len_max', 'truncated_fraction', 'turns_mean', 'turns_max', 'tool_calls_mean', 'tool_calls_max', 'tool_errors', 'tool_error_fraction', 'error_fraction', 'timeout_fraction', 'sampled_tokens', 'inserted_tokens', 'grad_norm', 'lr', 'time_sample_s', 'time_eval_s', 'time_train_s', 'sample_tokens_per_s', 'train_tokens_per_s']) {
     assert.ok(k in metrics[0], `metrics.jsonl lacks ${k}`);
   }
   assert.ok(existsSync(join(dir, 'adapter', 'bigram_adapter.json')), 'the final adapter is saved');

@@ -6,6 +6,7 @@
 import type { Row } from '../../contracts/row.js';
 import type { ChatTokenizer } from '../../contracts/tokenizer.js';
 import type { PolicyEngine } from '../../contracts/policy-engine.js';
+import type { RolloutSource } from '../../rollout/source.js';
 import { learningRateAt, type Schedule } from '../schedule.js';
 import { join } from 'node:path';
 import { readFileSync, existsSync } from 'node:fs';
@@ -13,7 +14,9 @@ import { RunDir, writeDirAtomic, writeFileAtomic } from '../run-dir.js';
 import { evaluateHeldout, type HeldoutResult } from '../evaluate.js';
 import { grpoStep, stepSeed, type GrpoStepConfig, type StepMetrics } from './step.js';
 import type { ScoreFn } from './score.js';
-import type { Trajectory } from '../../rollout/single-turn.js';
+import { validateLossConfig } from './loss.js';
+import { validateAdvantageConfig } from './estimators.js';
+import type { Trajectory } from '../../contracts/trajectory.js';
 import type { EvaluationResult } from '../../contracts/evaluation.js';
 
 export interface RftLoopConfig extends GrpoStepConfig {
@@ -28,12 +31,19 @@ export interface RftLoopConfig extends GrpoStepConfig {
   evalSamples: number;
   passThreshold: number;
   checkpointEvery: number;
+  /** ProRL: every N steps the current policy becomes the KL reference (0: never). */
+  refResetEvery?: number;
 }
 
 export interface RftLoopInputs {
   policy: PolicyEngine;
   tokenizer: ChatTokenizer;
   score: ScoreFn;
+  /**
+   * Where training and held-out trajectories come from (an agent, a remote agent server);
+   * default single-turn sampling from `policy`. The caller owns it (and closes it).
+   */
+  source?: RolloutSource;
   train: Row[];
   heldout?: Row[];
   config: RftLoopConfig;
@@ -103,6 +113,9 @@ function epochOrder(n: number, seed: number, epoch: number): number[] {
 export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
   const c = inp.config;
   if (inp.train.length === 0) throw new Error('the training dataset has no rows');
+  // Cross-field problems (e.g. the unlikeliness reward with another estimator) before any work is done.
+  validateLossConfig(c.loss);
+  if (c.advantage) validateAdvantageConfig(c.advantage);
   const run = new RunDir(inp.runDir);
   const total = totalSteps(c, inp.train.length);
   let start = 0;
@@ -137,6 +150,7 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
       maxNewTokens: c.maxNewTokens,
       passThreshold: c.passThreshold,
       seed: evalSeed,
+      source: inp.source,
     });
     const { samples, ...summary } = r;
     run.appendJsonl('eval.jsonl', { step, ...summary });
@@ -150,13 +164,14 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
   for (let step = start; step < total; step++) {
     const rows = rowsForStep(inp.train, c.promptsPerStep, c.seed, step);
     const lr = learningRateAt(step, total, c.learningRate, c.schedule, c.warmupSteps);
-    const { metrics, trajectories, results, rewards } = await grpoStep(inp.policy, inp.tokenizer, inp.score, rows, c, { seed: c.seed, step, lr });
+    const { metrics, trajectories, results, rewards } = await grpoStep(inp.policy, inp.tokenizer, inp.score, rows, c, { seed: c.seed, step, lr, source: inp.source });
     const done = step + 1;
     run.appendJsonl('metrics.jsonl', { step: done, ...metrics });
     inp.onStep?.(done, total, metrics);
     inp.onRollouts?.(done, { trajectories, results, rewards });
     const action = inp.control?.(done, metrics) ?? 'continue';
     const last = done === total || action === 'stop';
+    if (c.refResetEvery && done % c.refResetEvery === 0 && !last) await resetReference(inp.policy);
     if (c.evalEvery > 0 && done % c.evalEvery === 0 && !last) await heldout(done);
     if ((c.checkpointEvery > 0 && done % c.checkpointEvery === 0) || last || action === 'pause') {
       await writeDirAtomic(run.checkpointDir(done), async (tmp) => {
@@ -173,6 +188,11 @@ export async function runRftLoop(inp: RftLoopInputs): Promise<RftLoopResult> {
   result.finalEval = await heldout(result.stoppedAt ?? total);
   await writeDirAtomic(run.file(inp.saveAs ?? 'adapter'), (tmp) => inp.policy.saveAdapter(tmp));
   return result;
+}
+
+async function resetReference(policy: PolicyEngine): Promise<void> {
+  if (!policy.resetReference) throw new Error('refResetEvery: this policy engine cannot reset its reference (no resetReference())');
+  await policy.resetReference();
 }
 
 /** A resumed run must use the configuration it was started with, or its steps would not match. */

@@ -25,7 +25,7 @@ test('one GRPO step on a tiny transformer raises the log-probs of above-average 
   // B starts at zero, so the first step moves only B; a small learning rate keeps it in the first-order regime.
   const { trajectories, rewards, metrics } = await grpoStep(policy, policy.chat, vowels, rows, cfg, { seed: 3, step: 0, lr: 2e-3 });
   assert.ok(metrics.trained_sequences > 0);
-  const seqs: Sequence[] = trajectories.map((t) => ({ prompt: t.promptTokens, completion: t.completionTokens }));
+  const seqs: Sequence[] = trajectories.map((t) => ({ prompt: t.segments[0].promptTokens, completion: t.segments[0].completionTokens }));
   const after = await policy.logprobs(seqs, { temperature: 1 });
   let up = 0;
   let down = 0;
@@ -33,7 +33,7 @@ test('one GRPO step on a tiny transformer raises the log-probs of above-average 
   trajectories.forEach((t, i) => {
     const g = Math.floor(i / G);
     const mean = Array.from(rewards.slice(g * G, g * G + G)).reduce((a, b) => a + b, 0) / G;
-    const delta = after[i].reduce((a, b) => a + b, 0) - t.logprobs.reduce((a, b) => a + b, 0);
+    const delta = after[i].reduce((a, b) => a + b, 0) - t.segments[0].logprobs.reduce((a, b) => a + b, 0);
     if (rewards[i] > mean + 1e-9) {
       up++;
       if (delta > 0) agree++;

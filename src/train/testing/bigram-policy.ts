@@ -5,7 +5,8 @@
  * without a transformer; users can use it the same way for their own trainer tests.
  *
  * Parameters: base logits W (V, V), frozen, plus a trainable "adapter" D (V, V); the
- * reference policy is W alone (the adapter disabled), as with LoRA.
+ * reference policy is W alone (the adapter disabled), as with LoRA, until resetReference()
+ * makes it W + D as D was then. Losses may depend on the per-token entropies (exact gradient).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,8 @@ export class BigramPolicy implements PolicyEngine {
   private m: Float64Array;
   private v: Float64Array;
   private t = 0;
+  /** The adapter as it was at the last resetReference() (null: the reference is W alone). */
+  refD: Float64Array | null = null;
 
   constructor(readonly vocab: number, seed = 0, scale = 0.5) {
     const rng = new Rng(seed);
@@ -35,7 +38,7 @@ export class BigramPolicy implements PolicyEngine {
     const out = new Float64Array(V);
     let mx = -Infinity;
     for (let j = 0; j < V; j++) {
-      out[j] = (this.W[prev * V + j] + (reference ? 0 : this.D[prev * V + j])) / temperature;
+      out[j] = (this.W[prev * V + j] + (reference ? (this.refD ? this.refD[prev * V + j] : 0) : this.D[prev * V + j])) / temperature;
       mx = Math.max(mx, out[j]);
     }
     let s = 0;
@@ -87,7 +90,17 @@ export class BigramPolicy implements PolicyEngine {
     const V = this.vocab;
     const T = opts.temperature ?? 1;
     const lps = await this.logprobs(seqs, { temperature: T });
-    const { loss: value, dlogp } = loss(lps);
+    const ents = seqs.map((s) => {
+      let prev = s.prompt[s.prompt.length - 1];
+      return Float32Array.from(s.completion, (tok) => {
+        const lp = this.logProbs(prev, false, T);
+        prev = tok;
+        let h = 0;
+        for (let j = 0; j < V; j++) h -= Math.exp(lp[j]) * lp[j];
+        return h;
+      });
+    });
+    const { loss: value, dlogp, dentropy } = loss(lps, ents);
     let ent = 0;
     let n = 0;
     seqs.forEach((s, k) => {
@@ -95,17 +108,26 @@ export class BigramPolicy implements PolicyEngine {
       s.completion.forEach((tok, t) => {
         const lp = this.logProbs(prev, false, T);
         const g = dlogp[k][t];
-        // d logp[tok] / d logits[j] = (onehot(tok)_j − p_j) / T
+        const gh = dentropy ? dentropy[k][t] : 0;
+        const h = ents[k][t];
+        // d logp[tok] / d logits[j] = (onehot(tok)_j − p_j) / T;  d H / d logits[j] = −p_j (logp_j + H) / T
         for (let j = 0; j < V; j++) {
           const pj = Math.exp(lp[j]);
-          ent -= pj * lp[j];
-          this.grad[prev * V + j] += (g * ((j === tok ? 1 : 0) - pj)) / T;
+          this.grad[prev * V + j] += (g * ((j === tok ? 1 : 0) - pj) - gh * pj * (lp[j] + h)) / T;
         }
+        ent += h;
         n++;
         prev = tok;
       });
     });
     return { loss: value, entropy: n ? ent / n : 0 };
+  }
+
+  async resetReference(): Promise<void> {
+    this.refD = Float64Array.from(this.D);
+    this.m.fill(0);
+    this.v.fill(0);
+    this.t = 0;
   }
 
   async optimStep(p: OptimParams): Promise<{ gradNorm: number }> {
@@ -143,7 +165,7 @@ export class BigramPolicy implements PolicyEngine {
 
   async saveTrainingState(dir: string): Promise<void> {
     await this.saveAdapter(dir);
-    writeFileSync(join(dir, 'bigram_optimizer.json'), JSON.stringify({ t: this.t, m: Array.from(this.m), v: Array.from(this.v) }));
+    writeFileSync(join(dir, 'bigram_optimizer.json'), JSON.stringify({ t: this.t, m: Array.from(this.m), v: Array.from(this.v), refD: this.refD ? Array.from(this.refD) : null }));
   }
 
   async loadTrainingState(dir: string): Promise<void> {
@@ -152,6 +174,7 @@ export class BigramPolicy implements PolicyEngine {
     this.t = j.t;
     this.m = Float64Array.from(j.m);
     this.v = Float64Array.from(j.v);
+    this.refD = j.refD ? Float64Array.from(j.refD) : null;
     this.grad.fill(0);
   }
 }
