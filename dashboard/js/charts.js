@@ -82,7 +82,11 @@ export function alignRuns(runs, key) {
   return { xs: steps, cols };
 }
 
-/** The panels of a job page: each a title and the metric keys it overlays. `reward/*` keys are found in the data. */
+/**
+ * The panels of a job page: each a title and the metric keys it overlays; `more` marks the
+ * secondary ones (shown folded). `reward/*` keys, and any metric no panel names, are found in
+ * the data, so every recorded number has a curve.
+ */
 export function metricPanels(rows) {
   const components = [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => k.startsWith('reward/'))))].sort();
   const panels = [
@@ -95,11 +99,14 @@ export function metricPanels(rows) {
     { title: 'time split (s per step)', keys: ['time_sample_s', 'time_eval_s', 'time_train_s'] },
     { title: 'loss and grad norm', keys: ['loss', 'grad_norm'] },
     { title: 'learning rate', keys: ['lr'] },
+    { title: 'throughput (tokens/s)', keys: ['sample_tokens_per_s', 'train_tokens_per_s', 'tokens_per_s'], more: true },
+    { title: 'tokens and sequences per step', keys: ['sampled_tokens', 'inserted_tokens', 'trained_sequences'], more: true },
+    { title: 'agent turns and tool calls', keys: ['turns_mean', 'turns_max', 'tool_calls_mean', 'tool_calls_max'], more: true },
+    { title: 'tool errors, timeouts, rollout errors', keys: ['tool_error_fraction', 'timeout_fraction', 'error_fraction', 'tool_errors'], more: true },
   ];
-  // anything else the trainer records (SFT's tokens_per_s, throughput, …) gets a chart of its own
   const known = new Set(['step', ...panels.flatMap((p) => p.keys)]);
   const others = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => !known.has(k) && rows.some((r) => typeof r[k] === 'number')).sort();
-  return [...panels, ...others.map((k) => ({ title: k, keys: [k] }))]
+  return [...panels, ...others.map((k) => ({ title: k, keys: [k], more: true }))]
     .map((p) => ({ ...p, keys: p.keys.filter((k) => rows.length === 0 || rows.some((r) => k in r)) })).filter((p) => p.keys.length);
 }
 

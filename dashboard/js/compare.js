@@ -34,12 +34,14 @@ export async function comparePage(main, _m, params) {
     const labels = jobs.map((j) => shortName(j.name));
     const grid = h('div', { class: 'grid', id: 'compare-curves' });
     out.append(h('h2', {}, 'Curves'), grid);
+    const moreGrid = h('div', { class: 'grid' });
     for (const p of metricPanels(runs.flat()))
       for (const key of p.keys) {
         const { xs, cols } = alignRuns(runs, key);
         if (cols.every((c) => c.every((v) => v === null))) continue;
-        lineChart(grid, key, labels).set(xs, cols);
+        lineChart(p.more ? moreGrid : grid, key, labels).set(xs, cols);
       }
+    out.append(h('details', {}, h('summary', {}, 'More metrics'), moreGrid));
     const evals = await Promise.all(chosen.map((n) => api('GET', `/v1/${n}/evaluations`).then((r) => r.evaluations || [])));
     if (evals.some((e) => e.length)) {
       const held = h('div', { class: 'grid', id: 'compare-heldout' });

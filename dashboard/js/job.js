@@ -94,8 +94,13 @@ export async function jobPage(main, [collection, id, tab = 'curves']) {
 async function curves(body, name, getJob) {
   const held = h('div', { class: 'grid', id: 'heldout' });
   const grid = h('div', { class: 'grid', id: 'curves' });
+  const moreGrid = h('div', { class: 'grid' });
+  const more = h('details', { id: 'more-curves' }, h('summary', {}, 'More metrics (throughput, tokens, agent turns and tool calls, …)'), moreGrid);
   const note = h('div', { class: 'muted' });
-  body.append(note, h('h2', {}, 'Training'), grid, h('h2', {}, 'Held-out evaluation'), held);
+  body.append(note, h('h2', {}, 'Training'), grid, h('h2', {}, 'Held-out evaluation'), held, more);
+  more.addEventListener('toggle', () => {
+    for (const { c } of charts.values()) c.resize();
+  });
   let rows = [];
   let charts = new Map();
   let layout = '';
@@ -107,7 +112,8 @@ async function curves(body, name, getJob) {
     if (key !== layout) {
       layout = key;
       clear(grid);
-      charts = new Map(panels.map((p) => [p.title, { p, c: lineChart(grid, p.title, p.keys) }]));
+      clear(moreGrid);
+      charts = new Map(panels.map((p) => [p.title, { p, c: lineChart(p.more ? moreGrid : grid, p.title, p.keys) }]));
     }
     const xs = rows.map((r) => r.step);
     for (const { p, c } of charts.values()) c.set(xs, p.keys.map((k) => column(rows, k)));
