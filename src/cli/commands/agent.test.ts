@@ -54,7 +54,7 @@ test('formatTrajectory prints the header, every message, the tool calls with the
   assert.match(formatTrajectory({ ...t, error: 'the rollout took longer than 5 ms', finishReason: 'timeout' }, 0, { score: 0, valid: false }), /· timeout · .* · invalid\nerror: the rollout took longer than 5 ms\n/);
 });
 
-test('rft agent try prints whole trajectories with scores; rft train --agent trains with the agent and logs its metrics; unwired agents are refused', () => {
+test('rft agent try prints whole trajectories with scores; rft train --agent trains with the agent and logs its metrics; client-form and remote agents that fail give failed rollouts, not a crash', () => {
   const dir = workspace();
   const data = 'd/word-problems.rft.jsonl';
   const tried = rft(['agent', 'try', '--agent', 'agent.ts', '--model', 'm', '--dataset', data, '--evaluator', 'numeric', '-n', '2', '--samples', '2', '--max-new-tokens', '12', '--json'], dir);
@@ -83,8 +83,6 @@ test('rft agent try prints whole trajectories with scores; rft train --agent tra
   writeFileSync(join(dir, 'client.mjs'), 'export default { run: async () => null };\n');
   writeFileSync(join(dir, 'bad.mjs'), 'export default { tools: [{ type: "function", function: { name: "x y" } }] };\n');
   const cases: [string, RegExp][] = [
-    ['http://127.0.0.1:9', /remote agents .* are not wired yet/],
-    ['client.mjs', /client-form agents .* not wired yet/],
     ['bad.mjs', /agent module .*bad\.mjs: tools\[0\]\.function\.name must be .*; tools\[0\]\.run must be a function/],
     ['missing.ts', /agent module .*missing\.ts does not exist/],
   ];
@@ -93,7 +91,17 @@ test('rft agent try prints whole trajectories with scores; rft train --agent tra
     assert.equal(r.status, 2, `${spec}: ${r.stderr}`);
     assert.match(r.stderr, why);
   }
-  const viaTrain = rft(['train', '--model', 'm', '--agent', 'client.mjs', '--dataset', data, '--evaluator', 'numeric', '--out', 'runs/client', '--steps', '1'], dir);
-  assert.equal(viaTrain.status, 2);
-  assert.match(viaTrain.stderr, /client-form agents .* not wired yet/);
+  // A client-form agent that never calls the model, and a remote agent nobody serves: each rollout
+  // is shown as failed with its reason, and the command (and a run) goes on.
+  for (const [spec, why] of [['client.mjs', /error: .*without calling the model/], ['http://127.0.0.1:9', /error: .*(\/init|connect|refused)/i]] as const) {
+    const r = rft(['agent', 'try', '--agent', spec, '--model', 'm', '--dataset', data, '-n', '1'], dir);
+    assert.equal(r.status, 0, `${spec}: ${r.stderr}`);
+    assert.match(r.stdout, / · (error|timeout)/, spec);
+    assert.match(r.stdout, why, spec);
+  }
+  const viaTrain = rft(['train', '--model', 'm', '--agent', 'client.mjs', '--dataset', data, '--evaluator', 'numeric', '--out', 'runs/client', '--steps', '1', '--rollouts-per-prompt', '2', '--prompts-per-step', '2', '--max-new-tokens', '8', '--lora-rank', '2'], dir);
+  assert.equal(viaTrain.status, 0, viaTrain.stderr);
+  const [mc] = readFileSync(join(dir, 'runs/client/metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(mc.error_fraction, 1);
+  assert.equal(mc.trained_sequences, 0);
 });

@@ -70,7 +70,7 @@ export function register(program: Command): void {
   agent
     .command('try')
     .description('run an agent on a few dataset rows and print the whole trajectories (messages, tool calls, results, scores)')
-    .requiredOption('--agent <file>', 'agent module (.ts/.js) exporting defineAgent({ tools: [...] })')
+    .requiredOption('--agent <spec>', 'agent module (.ts/.js, defineAgent: tools or client form) or the http(s) URL of a remote agent')
     .requiredOption('--model <dir>', 'model directory (Hugging Face layout)')
     .option('--adapter <dir>', 'a PEFT adapter to apply (e.g. a training run\'s)')
     .requiredOption('--dataset <file>', 'rows (JSONL); the first --rows are used')

@@ -71,9 +71,9 @@ export const rftFields = {
   evaluatorConcurrency: field.integer('evaluations run at once', { default: 4, min: 1, resumeMayChange: true }),
   ...agentFields,
 
-  rolloutServer: field.list('sample rollouts on these servers speaking vLLM\'s protocol (rft serve, vllm serve; LoRA runs; README "Scaling out")'),
+  rolloutServer: field.list('sample rollouts on these servers speaking vLLM\'s protocol (rft serve, vllm serve; LoRA runs; README "Scaling out")', { resumeMayChange: true }),
   rolloutModel: field.string('the id the rollout servers serve the base model under (default: the --model folder name)'),
-  rolloutAdapterDir: field.string('folder the rollout servers read at the same path, for the adapter synced each step (default: OUT/fleet-adapters)'),
+  rolloutAdapterDir: field.string('folder the rollout servers read at the same path, for the adapter synced each step (default: OUT/fleet-adapters)', { resumeMayChange: true }),
   rolloutCorrection: field.enum(['token', 'sequence', 'none'] as const, 'truncated importance sampling of fleet rollouts against the trainer\'s log-probs', { default: 'token' }),
   rolloutCorrectionThreshold: field.number('truncation C of the importance weights min(π_train / π_rollout, C)', { default: 2, min: 1 }),
   async: field.boolean('sample step t+1 on the fleet while step t trains (needs --rollout-server)', { default: false }),
