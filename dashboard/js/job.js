@@ -57,7 +57,15 @@ export async function jobPage(main, [collection, id, tab = 'curves']) {
   const showDeployment = (d) => {
     clear(msg, h('div', { class: 'panel', id: 'deployment' }, h('span', { class: 'ok' }, '✓ deployed '), h('code', {}, d.model), ' as ', h('code', {}, d.name), ' · ',
       h('a', { href: `#/playground?model=${encodeURIComponent(d.model)}`, id: 'open-playground' }, 'chat with it in the playground'), ' · ',
-      h('button', { type: 'button', onclick: async () => { await api('DELETE', `/v1/${d.name}`).catch((e) => clear(msg, errorBox(e))); clear(msg, 'undeployed'); } }, 'Undeploy')));
+      h('button', { type: 'button', onclick: undeploy(d) }, 'Undeploy')));
+  };
+  const undeploy = (d) => async () => {
+    try {
+      await api('DELETE', `/v1/${d.name}`);
+      clear(msg, h('span', { class: 'muted' }, `undeployed ${d.model}`));
+    } catch (e) {
+      clear(msg, errorBox(e));
+    }
   };
   renderHead();
   const deployments = await api('GET', `/v1/accounts/${account}/deployments`).then((r) => r.deployments.filter((d) => d.job === name)).catch(() => []);

@@ -268,6 +268,13 @@ test('create a job through the form, watch it complete with live curves, open a 
   assert.equal(await rewardChart.getAttribute('data-points'), String(STEPS), 'overlaid on the union of steps');
   assert.ok(await page.locator('#compare-heldout [data-chart="held-out pass1"]').count(), 'held-out curves are compared too');
   await shot(page, 'compare.png');
+
+  // the job page knows its deployment; Undeploy takes the model off the OpenAI routes
+  await page.goto(`${srv.url}/dashboard/#/job/reinforcementFineTuningJobs/ui1`);
+  await page.waitForSelector('#deployment');
+  await page.click('#deployment button:has-text("Undeploy")');
+  await page.waitForSelector('#job-message:has-text("undeployed")');
+  assert.deepEqual((await openai.models.list()).data, []);
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   await page.close();
 });
