@@ -13,7 +13,6 @@ export async function jobPage(main, [collection, id, tab = 'curves']) {
   const name = `accounts/${account}/${collection}/${id}`;
   let job = await api('GET', `/v1/${name}`);
   const stops = [];
-  let followHead = () => {};
   const head = h('div', { id: 'job-head' });
   const msg = h('div', { id: 'job-message' });
   const renderHead = () => {
@@ -75,22 +74,14 @@ export async function jobPage(main, [collection, id, tab = 'curves']) {
   const body = h('div', { id: 'tab-body' });
   main.append(head, msg, h('nav', { class: 'tabs' }, TABS.map((t) => h('a', { href: `${base}/${t}`, class: t === tab ? 'on' : '', 'data-tab': t }, t))), body);
 
-  // the job's own state stream keeps the header current on every tab (reopened after a resume)
-  let st;
-  followHead = () => {
-    st?.close();
-    st = stream(`/v1/${name}/metrics:stream?afterStep=${Number.MAX_SAFE_INTEGER}`, (ev, data) => {
-      if (ev === 'state') {
-        job = data;
-        renderHead();
-      } else if (ev === 'progress') {
-        job = { ...job, jobProgress: data };
-        renderHead();
-      }
-    });
-    st.done.catch(() => undefined);
-  };
-  followHead();
+  // the job's own state stream keeps the header current on every tab (the page renders anew after a resume)
+  const st = stream(`/v1/${name}/metrics:stream?afterStep=${Number.MAX_SAFE_INTEGER}`, (ev, data) => {
+    if (ev === 'state') job = data;
+    else if (ev === 'progress') job = { ...job, jobProgress: data };
+    else return;
+    renderHead();
+  });
+  st.done.catch(() => undefined);
   stops.push(() => st.close());
 
   const pages = { curves, rollouts, logs, checkpoints, config };
