@@ -206,7 +206,6 @@ test('create a job through the form, watch it complete with live curves, open a 
   const assistant = api[0].messages.at(-1).content as string;
   assert.deepEqual(await page.locator('#conversation .msg.assistant .content').allTextContents(), assistant ? [assistant] : []);
   assert.match(await page.textContent('#conversation .msg.user') as string, /Add \d+ and \d+\./);
-  await shot(page, 'rollout.png');
 
   await page.click('[data-tab="logs"]');
   const logLines = (await call(srv.url, 'GET', `/v1/${name}/logs`)).body.logs;
@@ -396,6 +395,50 @@ test('a server that requires API keys: the dashboard asks for one, refuses a wro
   } finally {
     await keyed.stop();
   }
+});
+
+/** A client-form agent: asks the model, calls a (pretend) tool, and asks again with its result. */
+const TOOL_AGENT = `
+export default async function run({ row, client, model }) {
+  const first = await client.chat.completions.create({ model, messages: row.messages, max_tokens: 4 });
+  const call = { id: 'call_1', type: 'function', function: { name: 'calculator', arguments: JSON.stringify({ expression: row.messages[0].content }) } };
+  const messages = [...row.messages, { role: 'assistant', content: first.choices[0].message.content ?? '', tool_calls: [call] }, { role: 'tool', tool_call_id: 'call_1', content: 'result: 42' }];
+  await client.chat.completions.create({ model, messages, max_tokens: 4 });
+}
+`;
+
+test('an agent job: the rollout detail shows the whole conversation with the tool call and its result, as the API stored it', { skip, timeout: 120_000 }, async () => {
+  const agent = join(dir, 'tool-agent.mjs');
+  writeFileSync(agent, TOOL_AGENT);
+  const A = '/v1/accounts/agents';
+  assert.equal((await call(srv.url, 'POST', `${A}/datasets`, { datasetId: 'd' })).status, 200);
+  assert.equal((await call(srv.url, 'POST', `${A}/datasets/d:upload`, rftRows(4))).status, 200);
+  assert.equal((await call(srv.url, 'POST', `${A}/evaluators`, { evaluatorId: 'v', evaluator: { module: { code: VARIED_EVALUATOR(0), language: 'js' } } })).status, 200);
+  const job = await call(srv.url, 'POST', `${A}/reinforcementFineTuningJobs?reinforcementFineTuningJobId=tools`, {
+    dataset: 'd', evaluator: 'v', agent, trainingConfig: { baseModel: modelDir, steps: 1, batchSize: 2, loraRank: 2 }, inferenceParameters: { maxOutputTokens: 4, responseCandidatesCount: 2 },
+  });
+  assert.equal(job.status, 200, JSON.stringify(job.body));
+  const page = await browser!.newPage({ viewport: { width: 1360, height: 900 } });
+  await page.goto(`${srv.url}/dashboard/`);
+  await page.fill('#account', 'agents');
+  await page.press('#account', 'Enter');
+  await page.goto(`${srv.url}/dashboard/#/job/reinforcementFineTuningJobs/tools`);
+  assert.equal(await terminalState(page), 'JOB_STATE_COMPLETED');
+  await page.click('[data-tab="rollouts"]');
+  await page.selectOption('#rollout-step', '');
+  await page.waitForFunction(() => document.querySelectorAll('#rollouts tbody tr.click').length === 4);
+  await page.click('#rollouts tbody tr.click >> nth=0');
+  await page.waitForSelector('#conversation .tool-call');
+  const stored = (await call(srv.url, 'GET', `/v1/${job.body.name}/rollouts?pageSize=1`)).body.rollouts[0];
+  assert.deepEqual(await page.locator('#conversation .msg').evaluateAll((els: any[]) => els.map((e) => e.dataset.role)), stored.messages.map((m: any) => m.role));
+  assert.deepEqual(stored.messages.map((m: any) => m.role), ['user', 'assistant', 'tool', 'assistant']);
+  const args = JSON.stringify({ expression: stored.messages[0].content }, null, 2);
+  assert.equal(await page.textContent('#conversation .tool-call'), `tool call calculator (call_1)${args}`);
+  assert.match(await page.textContent('#conversation .msg.tool') as string, /result of call_1.*result: 42/s);
+  const assistants = stored.messages.filter((m: any) => m.role === 'assistant').map((m: any) => m.content);
+  assert.deepEqual(await page.locator('#conversation .msg.assistant .content').allTextContents(), assistants.filter((c: string) => c));
+  await shot(page, 'rollout.png');
+  await page.close();
 });
 
 test('a conversation with tool calls renders as text: hostile model output is never HTML', { skip, timeout: 30_000 }, async () => {
