@@ -123,8 +123,16 @@ test('create a job through the form, watch it complete with live curves, open a 
   await page.waitForSelector('#dataset-rows pre');
   assert.match(await page.textContent('#dataset-rows') as string, /first 3 of 10 rows/);
 
-  // an evaluator module, created and previewed: score = (length mod 4) / 3, computed here independently
+  // a bad evaluator spec is refused with its path, and nothing is created
   await page.click('text=Create an evaluator');
+  await page.fill('#evaluator-id', 'broken');
+  await page.fill('#evaluator-spec', '{"type": "no-such-evaluator"}');
+  await page.click('#create-evaluator');
+  await page.waitForSelector('#evaluator-report .error');
+  assert.match(await page.textContent('#evaluator-report') as string, /no-such-evaluator/);
+  assert.equal((await call(srv.url, 'GET', '/v1/accounts/acme/evaluators')).body.evaluators.length, 0);
+
+  // an evaluator module, created and previewed: score = (length mod 4) / 3, computed here independently
   await page.fill('#evaluator-id', 'varied');
   await page.selectOption('#evaluator-kind', 'js');
   // slow enough (per rollout) that the job page sees the steps arrive one by one
