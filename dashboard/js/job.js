@@ -13,6 +13,7 @@ export async function jobPage(main, [collection, id, tab = 'curves']) {
   const name = `accounts/${account}/${collection}/${id}`;
   let job = await api('GET', `/v1/${name}`);
   const stops = [];
+  let deployed; // this job's deployment, if any: Deploy is off while it exists
   const head = h('div', { id: 'job-head' });
   const msg = h('div', { id: 'job-message' });
   const renderHead = () => {
@@ -36,7 +37,7 @@ export async function jobPage(main, [collection, id, tab = 'curves']) {
         canPause ? h('button', { type: 'button', id: 'pause', onclick: act('pause') }, 'Pause') : null,
         canResume ? h('button', { type: 'button', id: 'resume', onclick: act('resume') }, 'Resume') : null,
         canCancel ? h('button', { type: 'button', id: 'cancel', onclick: act('cancel') }, 'Cancel') : null,
-        DONE.includes(job.state) ? h('button', { type: 'button', class: 'primary', id: 'deploy', onclick: deploy }, 'Deploy') : null),
+        DONE.includes(job.state) ? h('button', { type: 'button', class: 'primary', id: 'deploy', onclick: deploy, disabled: !!deployed, title: deployed ? `deployed as ${deployed.model}` : null }, 'Deploy') : null),
       job.displayName && job.displayName !== shortName(name) ? h('div', { class: 'muted' }, job.displayName) : null,
       job.status?.message ? h('div', { class: job.state === 'JOB_STATE_FAILED' ? 'error' : 'muted', id: 'status-message' }, job.status.message) : null);
     head.dataset.state = job.state;
@@ -54,6 +55,8 @@ export async function jobPage(main, [collection, id, tab = 'curves']) {
     }
   };
   const showDeployment = (d) => {
+    deployed = d;
+    renderHead();
     clear(msg, h('div', { class: 'panel', id: 'deployment' }, h('span', { class: 'ok' }, '✓ deployed '), h('code', {}, d.model), ' as ', h('code', {}, d.name), ' · ',
       h('a', { href: `#/playground?model=${encodeURIComponent(d.model)}`, id: 'open-playground' }, 'chat with it in the playground'), ' · ',
       h('button', { type: 'button', onclick: undeploy(d) }, 'Undeploy')));
@@ -61,6 +64,8 @@ export async function jobPage(main, [collection, id, tab = 'curves']) {
   const undeploy = (d) => async () => {
     try {
       await api('DELETE', `/v1/${d.name}`);
+      deployed = undefined;
+      renderHead();
       clear(msg, h('span', { class: 'muted' }, `undeployed ${d.model}`));
     } catch (e) {
       clear(msg, errorBox(e));

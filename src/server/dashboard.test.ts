@@ -233,6 +233,7 @@ test('create a job through the form, watch it complete with live curves, open a 
   await page.click('#deploy');
   await page.waitForSelector('#deployment');
   assert.match(await page.textContent('#deployment') as string, /accounts\/acme\/models\/ui1/);
+  assert.equal(await page.isDisabled('#deploy'), true, 'Deploy is off while the job is deployed');
   await page.click('#open-playground');
   await page.waitForSelector('#model');
   assert.equal(await page.inputValue('#model'), 'accounts/acme/models/ui1');
@@ -282,6 +283,7 @@ test('create a job through the form, watch it complete with live curves, open a 
   await page.click('#deployment button:has-text("Undeploy")');
   await page.waitForSelector('#job-message:has-text("undeployed")');
   assert.deepEqual((await openai.models.list()).data, []);
+  assert.equal(await page.isDisabled('#deploy'), false);
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
   await page.close();
 });
