@@ -17,6 +17,10 @@ export async function playgroundPage(main, _m, params) {
   const send = h('button', { type: 'submit', class: 'primary', id: 'send' }, 'Send');
   const messages = [];
   const render = (live) => clear(log, renderMessages(live ? [...messages, live] : messages));
+  // Ctrl+Enter (⌘+Enter) sends, as in most chat boxes; Enter alone is a new line
+  input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) input.form?.requestSubmit();
+  });
   const onSubmit = async (ev) => {
     ev.preventDefault();
     clear(err);

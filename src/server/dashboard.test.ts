@@ -239,7 +239,7 @@ test('create a job through the form, watch it complete with live curves, open a 
   assert.equal(await page.inputValue('#model'), 'accounts/acme/models/ui1');
   await page.fill('#max-tokens', '8');
   await page.fill('#prompt', 'Add 2 and 3.');
-  await page.click('#send');
+  await page.press('#prompt', 'Control+Enter');
   await page.waitForFunction(() => document.getElementById('chat')?.dataset.turns === '1');
   const shown = (await page.locator('#chat .msg.assistant .content').allTextContents()).join('');
   const openai = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'unused', maxRetries: 0 });
