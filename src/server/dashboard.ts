@@ -1,40 +1,74 @@
 /**
- * The dashboard's static files (src/server/dashboard/: one page, plain JS, no build step) and
- * uPlot from the package's own node_modules — nothing from a CDN. The page is a client of the
- * REST API and can do nothing the API and the CLI cannot.
+ * The dashboard's files, served by `rft server` at `/` and `/dashboard/…`: plain HTML, CSS and
+ * ES modules from the package's dashboard/ folder (no build step, no CDN; listed in package.json
+ * "files") plus uPlot's dist files from the installed `uplot` package. The dashboard is a client of the jobs REST API and nothing more
+ * (it learns whether keys are needed from `/health`, the built-in evaluators from
+ * `/v1/builtinEvaluators`).
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { ServerResponse } from 'node:http';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { notFound } from './errors.js';
 
-// dist/src/server/dashboard.js → <package>/src/server/dashboard/
-const ROOT = fileURLToPath(new URL('../../../src/server/dashboard/', import.meta.url));
-const require = createRequire(import.meta.url);
-const UPLOT = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
-
-const FILES: Record<string, string> = {
-  '': join(ROOT, 'index.html'),
-  'index.html': join(ROOT, 'index.html'),
-  'app.js': join(ROOT, 'app.js'),
-  'style.css': join(ROOT, 'style.css'),
-  'uPlot.iife.min.js': join(UPLOT, 'uPlot.iife.min.js'),
-  'uPlot.min.css': join(UPLOT, 'uPlot.min.css'),
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
 };
-const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
 
-export function serveDashboard(res: ServerResponse, path: string): void {
-  if (path === '/dashboard') {
-    res.writeHead(302, { location: '/dashboard/' });
-    return void res.end();
+/** The package's dashboard/ folder, found from this module whether it runs compiled (dist/src/server) or from source. */
+export function dashboardDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'dashboard', 'index.html'))) return join(dir, 'dashboard');
+    dir = dirname(dir);
   }
-  // only the files of the table are served, so no path can reach beyond them
-  const rel = path.slice('/dashboard/'.length);
-  const file = FILES[rel];
-  if (!file || !existsSync(file)) throw notFound(`no dashboard file "${rel}"`, null, 'unknown_url');
-  const ext = file.split('.').pop()!;
-  res.writeHead(200, { 'content-type': TYPES[ext] ?? 'application/octet-stream', 'content-length': statSync(file).size, 'cache-control': 'no-cache' });
-  createReadStream(file).pipe(res);
+  throw new Error('the dashboard files (dashboard/index.html) are missing from the package');
+}
+
+function vendorFile(name: string): string | undefined {
+  const require = createRequire(import.meta.url);
+  const files: Record<string, string> = { 'uPlot.iife.min.js': 'uplot/dist/uPlot.iife.min.js', 'uPlot.min.css': 'uplot/dist/uPlot.min.css' };
+  const spec = files[name];
+  if (!spec) return undefined;
+  try {
+    return require.resolve(spec);
+  } catch {
+    return undefined;
+  }
+}
+
+let root: string | undefined;
+
+/** Serves the dashboard for GET `/`, `/dashboard` and `/dashboard/…`; returns false for any other path. */
+export function handleDashboard(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+  if (path !== '/' && path !== '/dashboard' && !path.startsWith('/dashboard/')) return false;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end(`${req.method} is not allowed on ${path}`);
+    return true;
+  }
+  if (path === '/') {
+    res.writeHead(302, { location: '/dashboard/' }).end();
+    return true;
+  }
+  root ??= dashboardDir();
+  const rel = path === '/dashboard' ? 'index.html' : decodeURIComponent(path.slice('/dashboard/'.length)) || 'index.html';
+  let file: string | undefined;
+  if (rel.startsWith('vendor/')) file = vendorFile(rel.slice('vendor/'.length));
+  else {
+    const p = normalize(join(root, rel));
+    if (p.startsWith(root + sep) && existsSync(p) && statSync(p).isFile()) file = p;
+  }
+  if (!file) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`no dashboard file ${rel}`);
+    return true;
+  }
+  const body = readFileSync(file);
+  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': body.length, 'cache-control': 'no-cache' });
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return true;
 }
