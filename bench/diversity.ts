@@ -6,10 +6,12 @@
  * (same data, same SFT model, same held-out problems) — with paired standard errors.
  *
  *   node dist/bench/diversity.js [--variants baseline,entropy,...] [--seeds 1,2,3] [--out runs/diversity]
- *                                [--steps N] [--smoke] [--json]
+ *                                [--steps N] [--smoke] [--no-reuse-sft] [--json]
  *
- * Each run takes about as long as `rft quickstart --small` (a few minutes on 2 cores). Finished runs
- * (a summary.json in their folder) are reused, so an interrupted measurement continues.
+ * The baseline of each seed is a whole `rft quickstart --small` run (a few minutes on 2 cores); the
+ * other variants of that seed change only RFT, so they run stage 2 alone on the baseline's data and
+ * SFT model (bench/diversity-stage2.ts, the quickstart's own stage-2 code) unless --no-reuse-sft.
+ * Finished runs (a summary.json in their folder) are reused, so an interrupted measurement continues.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +25,8 @@ export const VARIANTS: Record<string, { describe: string; plan: Record<string, u
   entropy: { describe: 'entropy bonus 0.01', plan: { rft: { loss: { entropyCoef: 0.01 } } } },
   'kl-reset': { describe: 'KL β 0.02 to a reference reset every 40 steps (ProRL)', plan: { rft: { refResetEvery: 40, loss: { klBeta: 0.02 } } } },
   'clip-cov': { describe: 'clip_cov, ratio 2e-4, window (1, 5)', plan: { rft: { loss: { lossMode: 'clip_cov' } } } },
-  'kl-cov': { describe: 'kl_cov, ratio 2e-4, κ 1, with 2 policy updates per batch (it needs logp ≠ old)', plan: { rft: { policyUpdates: 2, loss: { lossMode: 'kl_cov' } } } },
+  'kl-cov': { describe: 'kl_cov, ratio 2e-4, κ 1, with 2 policy updates per batch (it needs logp ≠ old); compare with baseline-mu2', plan: { rft: { policyUpdates: 2, loss: { lossMode: 'kl_cov' } } } },
+  'baseline-mu2': { describe: 'the baseline with 2 policy updates per batch: kl-cov\'s control', plan: { rft: { policyUpdates: 2 } } },
   'pass-at-k': { describe: 'Pass@k-training advantages, k 4', plan: { rft: { advantage: { estimator: 'pass_at_k', passK: 4, passThreshold: 1 } } } },
   'w-reinforce': { describe: 'W-REINFORCE, λ 0.1', plan: { rft: { advantage: { estimator: 'w_reinforce', wReinforceLambda: 0.1, passThreshold: 1 } } } },
   unlikeliness: { describe: 'unlikeliness reward, β 0.25', plan: { rft: { advantage: { unlikelinessBeta: 0.25 } } } },
@@ -39,7 +42,7 @@ interface RunResult {
 }
 
 function args(argv: string[]) {
-  const o: { variants: string[]; seeds: number[]; out: string; steps?: number; smoke: boolean; json: boolean } = { variants: Object.keys(VARIANTS), seeds: [1, 2, 3], out: 'runs/diversity', smoke: false, json: false };
+  const o: { variants: string[]; seeds: number[]; out: string; steps?: number; smoke: boolean; reuseSft: boolean; json: boolean } = { variants: Object.keys(VARIANTS), seeds: [1, 2, 3], out: 'runs/diversity', smoke: false, reuseSft: true, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -58,6 +61,7 @@ function args(argv: string[]) {
       o.steps = Number(next());
       if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error('--steps must be a positive integer');
     } else if (a === '--smoke') o.smoke = true;
+    else if (a === '--no-reuse-sft') o.reuseSft = false;
     else if (a === '--json') o.json = true;
     else throw new Error(`unknown argument ${a} (see the comment at the top of bench/diversity.ts)`);
   }
@@ -82,16 +86,25 @@ function readSamples(dir: string, which: 'first' | 'last'): SampleRecord[] {
   return JSON.parse(readFileSync(join(dir, 'rft', 'samples', f), 'utf8')) as SampleRecord[];
 }
 
-function runOne(cli: string, out: string, variant: string, seed: number, steps?: number, smoke = false): RunResult {
+/** The plan without its RFT part: two variants with the same one share data and SFT model. */
+const stage1 = (plan: Record<string, unknown>) => JSON.stringify({ ...plan, rft: undefined });
+
+function runOne(cli: string, out: string, variant: string, seed: number, steps?: number, smoke = false, reuseSft = true): RunResult {
   const dir = resolve(out, `${variant}-seed${seed}`);
   const summaryPath = join(dir, 'summary.json');
   if (!existsSync(summaryPath)) {
     mkdirSync(dir, { recursive: true });
     const planPath = join(dir, 'plan.json');
-    writeFileSync(planPath, JSON.stringify(planFor(variant, seed, steps, smoke), null, 2) + '\n');
-    process.stderr.write(`[diversity] ${variant} seed ${seed}: rft quickstart --small --plan ${planPath} --out ${dir}\n`);
-    const r = spawnSync(process.execPath, [cli, 'quickstart', '--small', '--plan', planPath, '--out', dir, '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    if (r.status !== 0) throw new Error(`${variant} seed ${seed}: rft quickstart exited with ${r.status ?? r.signal}`);
+    const plan = planFor(variant, seed, steps, smoke);
+    writeFileSync(planPath, JSON.stringify(plan, null, 2) + '\n');
+    const baseDir = resolve(out, `baseline-seed${seed}`);
+    const reuse = reuseSft && variant !== 'baseline' && existsSync(join(baseDir, 'summary.json')) && stage1(plan) === stage1(planFor('baseline', seed, steps, smoke));
+    const argv = reuse
+      ? [fileURLToPath(new URL('./diversity-stage2.js', import.meta.url)), baseDir, dir, planPath]
+      : [cli, 'quickstart', '--small', '--plan', planPath, '--out', dir, '--json'];
+    process.stderr.write(`[diversity] ${variant} seed ${seed}: ${reuse ? `RFT on ${baseDir}'s data and SFT model` : `rft quickstart --small --plan ${planPath} --out ${dir}`}\n`);
+    const r = spawnSync(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) throw new Error(`${variant} seed ${seed}: ${reuse ? 'stage 2' : 'rft quickstart'} exited with ${r.status ?? r.signal}`);
   }
   const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as { heldout_size: number; wall_s: number };
   const n = summary.heldout_size;
@@ -154,7 +167,7 @@ export function main(argv: string[]): void {
   const o = args(argv);
   const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
   const runs: RunResult[] = [];
-  for (const seed of o.seeds) for (const v of o.variants) runs.push(runOne(cli, o.out, v, seed, o.steps, o.smoke));
+  for (const seed of o.seeds) for (const v of o.variants) runs.push(runOne(cli, o.out, v, seed, o.steps, o.smoke, o.reuseSft));
   // Same seed, same data and SFT model: every variant's step-0 evaluation must agree with the baseline's.
   for (const r of runs) {
     const b = runs.find((x) => x.variant === 'baseline' && x.seed === r.seed)!;

@@ -2,10 +2,11 @@
 // accumulator). Products of two bf16 values are exact in F32, so what A loses going to bf16 is the
 // only extra error. Two variants:
 //  - "avx512bf16" (the default) splits A into hi = bf16(a) and lo = bf16(a − hi) and runs both
-//    through vdpbf16ps: A is represented to 2⁻¹⁶ relative, so the result is as good as the F32
-//    product on the same weights up to that, at the F32 FMA rate with half the weight bytes. Tiny
-//    differences in A (a decoded token's activations vs the same token teacher-forced) stay tiny,
-//    which keeps sampled and teacher-forced log-probs within 1e-4 of each other.
+//    through vdpbf16ps for x·Wᵀ (B stored n × k): A is represented to 2⁻¹⁶ relative, so the result
+//    is as good as the F32 product on the same weights up to that, at the F32 FMA rate with half
+//    the weight bytes. Tiny differences in A (a decoded token's activations vs the same token
+//    teacher-forced) stay tiny, which keeps sampled and teacher-forced log-probs within 1e-4 of
+//    each other. dy·W (B stored k × n: the backward into x) rounds dy once, like the next path.
 //  - "avx512bf16-round" rounds A once (2⁻⁸ relative per element, as bf16 autocast does): twice the
 //    F32 FMA rate, but a one-ulp flip of a rounded activation moves log-probs by ~1e-3, so
 //    sampled and teacher-forced log-probs no longer agree to 1e-4. Benchmarks and opt-in only.
@@ -32,10 +33,12 @@ void w16_avx512_small(const Gemm16Problem& p, float* work);  // gemm_avx512.cc
 
 namespace {
 
+#include "gemm_driver.h"        // transpose_panel_scalar, imin (used by the transposes)
+#include "gemm_transpose_avx.h"  // 8 × 8 register transposes
+
 constexpr int MR = 8, NR = 32;
 constexpr int64_t KC = 256, NC = 384, KC2 = KC / 2;
 
-inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
 
 // hi[0 .. ceil(n/2)) ← bf16 pairs of s[0 .. n), zero-padded to an even count; lo (when not null)
@@ -181,6 +184,8 @@ void run_bf16(const Gemm16Problem& p, float* work) {
   uint32_t* apack = bpack + KC2 * NC;                     // KC2 × S·MR
   uint32_t* arow = apack + KC2 * S * MR;                  // S × MR × KC2 (rows before interleaving)
   float* tile = reinterpret_cast<float*>(arow + S * KC2 * MR);  // MR × NR
+  float* hscratch = tile + MR * NR;                               // KC2 × MR: transposed hi (split)
+  float* lscratch = hscratch + KC2 * MR;                          // KC2 × MR: transposed lo (split)
   const int64_t m = p.m, n = p.n, k = p.k;
   for (int64_t jc = 0; jc < n; jc += NC) {
     const int64_t nc = imin(NC, n - jc);
@@ -192,11 +197,18 @@ void run_bf16(const Gemm16Problem& p, float* work) {
         const int mr = static_cast<int>(imin(MR, m - ir));
         uint32_t* alo = arow + MR * kc2;
         for (int r = 0; r < mr; r++) row_to_pairs(p.a + (ir + r) * p.lda + pc, kc, arow + r * kc2, Split ? alo + r * kc2 : nullptr);
-        for (int64_t q = 0; q < kc2; q++) {
-          uint32_t* d = apack + q * S * MR;
-          for (int r = 0; r < MR; r++) d[r] = r < mr ? arow[r * kc2 + q] : 0;
-          if (Split)
-            for (int r = 0; r < MR; r++) d[MR + r] = r < mr ? alo[r * kc2 + q] : 0;
+        // Interleave the rows' dwords (kc2 × MR): the float 8 × 8 register transposes move the bits
+        // unchanged. Split: hi and lo go to a scratch panel each, then side by side per depth pair.
+        if (!Split) {
+          transpose_panel_avx(reinterpret_cast<const float*>(arow), kc2, mr, kc2, MR, reinterpret_cast<float*>(apack));
+        } else {
+          transpose_panel_avx(reinterpret_cast<const float*>(arow), kc2, mr, kc2, MR, hscratch);
+          transpose_panel_avx(reinterpret_cast<const float*>(alo), kc2, mr, kc2, MR, lscratch);
+          float* d = reinterpret_cast<float*>(apack);
+          for (int64_t q = 0; q < kc2; q++) {
+            _mm256_storeu_ps(d + q * 2 * MR, _mm256_loadu_ps(hscratch + q * MR));
+            _mm256_storeu_ps(d + q * 2 * MR + MR, _mm256_loadu_ps(lscratch + q * MR));
+          }
         }
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int nr = static_cast<int>(imin(NR, nc - jr));
@@ -300,10 +312,14 @@ void small_bf16(const Gemm16Problem& p, float* work) {
   }
 }
 
+// B stored k × n is only the backward dx = dy·W of a frozen weight: gradients do not feed the
+// log-probs the sampler and the trainer must agree on, so dy is rounded once (2⁻⁸ relative per
+// element, as bf16 autocast does) at twice the split rate.
 template <bool Split>
 void run(const Gemm16Problem& p, float* work) {
-  if (p.dtype == W16::kBf16) run_bf16<Split>(p, work);
-  else w16_avx512_run(p, work);
+  if (p.dtype != W16::kBf16) w16_avx512_run(p, work);
+  else if (Split && p.trans_b) run_bf16<true>(p, work);
+  else run_bf16<false>(p, work);
 }
 template <bool Split>
 void small_m(const Gemm16Problem& p, float* work) {
@@ -311,8 +327,8 @@ void small_m(const Gemm16Problem& p, float* work) {
   else w16_avx512_small(p, work);
 }
 
-// bf16 needs KC2·(NC + 4·MR) dwords + a tile; f16 runs on the avx512 workspace (kW16Avx512Floats).
-constexpr size_t kBf16Floats = static_cast<size_t>(KC2) * (NC + 4 * MR) + MR * NR + 16;
+// bf16 needs KC2·(NC + 6·MR) dwords + a tile; f16 runs on the avx512 workspace (kW16Avx512Floats).
+constexpr size_t kBf16Floats = static_cast<size_t>(KC2) * (NC + 6 * MR) + MR * NR + 16;
 
 }  // namespace
 

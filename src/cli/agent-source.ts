@@ -9,7 +9,8 @@
  * `gatewayPort`), and `close()` stops it.
  *
  * `agentSource` is the one place that maps `--agent` to a source for `rft train` and
- * `rft agent try`: tools-form modules run in process (ToolAgentSource), client-form modules and
+ * `rft agent try`: built-in agents (`sql`, src/rollout/agents/) and tools-form modules run in
+ * process (ToolAgentSource), client-form modules and
  * remote agents go through `createAgentSource`.
  */
 import { existsSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { RolloutGateway, type GatewayCounters } from '../server/gateway.js';
 import { isClientAgent, isToolAgent, type Agent } from '../rollout/agent.js';
 import { loadAgentModule } from '../rollout/load-agent.js';
 import { ToolAgentSource } from '../rollout/tool-loop.js';
+import { BUILTIN_AGENTS } from '../rollout/agents/index.js';
 import { CliError } from './errors.js';
 
 export interface AgentSourceOptions {
@@ -159,12 +161,16 @@ export async function agentSource(
     return { source: remote, agent: null, gatewayUrl: remote.gatewayUrl, close: () => remote.close() };
   }
   let agent: Agent;
+  const builtin = BUILTIN_AGENTS[spec];
   try {
-    agent = await loadAgentModule(spec);
+    agent = builtin ? builtin.make() : await loadAgentModule(spec);
   } catch (e) {
     throw new CliError(`--agent ${spec}: ${(e as Error).message}`);
   }
-  if (isToolAgent(agent)) return { source: new ToolAgentSource(policy, tokenizer, agent), agent, close: async () => {} };
+  if (isToolAgent(agent)) {
+    const source = new ToolAgentSource(policy, tokenizer, agent);
+    return { source, agent, close: () => source.close() };
+  }
   if (isClientAgent(agent)) {
     const client = (await createAgentSource(agent, { ...opts, rolloutTimeoutMs: agent.rolloutTimeoutMs ?? opts.rolloutTimeoutMs, policy, tokenizer }))!;
     return { source: client, agent, gatewayUrl: client.gatewayUrl, close: () => client.close() };

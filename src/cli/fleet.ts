@@ -20,6 +20,7 @@ import type { RolloutSource } from '../rollout/source.js';
 import type { PolicyEngine } from '../contracts/policy-engine.js';
 import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import type { Row } from '../contracts/row.js';
+import type { RftLoopConfig } from '../train/grpo/trainer.js';
 
 type Cfg = Record<string, any>;
 
@@ -52,15 +53,41 @@ export function makeFleet(c: Cfg, base: PolicyEngine, tokenizer: ChatTokenizer, 
   } catch (e) {
     throw new CliError((e as Error).message);
   }
+  return fleetFor({
+    servers, base, tokenizer, train, loop: rftLoopConfig(c), vocabSize, out: c.out, baseModel: c.rolloutModel ?? basename(resolve(c.model)),
+    adapterDir: c.rolloutAdapterDir, timeoutMs: c.rolloutTimeoutMs, async: c.async === true, maxStaleness: c.maxStaleness,
+  });
+}
+
+export interface FleetSettings {
+  servers: string[];
+  base: PolicyEngine;
+  tokenizer: ChatTokenizer;
+  train: Row[];
+  loop: RftLoopConfig;
+  vocabSize?: number;
+  /** The run directory (fleet.json; the adapters under fleet-adapters/ unless adapterDir). */
+  out: string;
+  /** The id the servers serve the base model under. */
+  baseModel: string;
+  adapterDir?: string;
+  timeoutMs: number;
+  async: boolean;
+  maxStaleness: number;
+}
+
+/** The fleet of a run given its parts (makeFleet reads them from a config; the quickstart has its own plan). */
+export function fleetFor(o: FleetSettings): Fleet {
+  const { servers, base, tokenizer, train, loop, vocabSize } = o;
+  const c = { out: o.out };
   const apiKey = process.env.RFT_ROLLOUT_API_KEY;
-  const fleet = new FleetRolloutSource({ servers, tokenizer, baseModel: c.rolloutModel ?? basename(resolve(c.model)), timeoutMs: c.rolloutTimeoutMs, apiKey, vocabSize });
-  const sync = new AdapterSync({ servers, sharedDir: resolve(c.rolloutAdapterDir ?? join(c.out, 'fleet-adapters')), prefix: `rft-${randomBytes(3).toString('hex')}`, keep: c.maxStaleness + 1, apiKey });
+  const fleet = new FleetRolloutSource({ servers, tokenizer, baseModel: o.baseModel, timeoutMs: o.timeoutMs, apiKey, vocabSize });
+  const sync = new AdapterSync({ servers, sharedDir: resolve(o.adapterDir ?? join(o.out, 'fleet-adapters')), prefix: `rft-${randomBytes(3).toString('hex')}`, keep: o.maxStaleness + 1, apiKey });
   const session = new FleetSession(fleet, sync, base);
-  const loop = rftLoopConfig(c);
   const total = totalSteps(loop, train.length);
-  const pipe = c.async
+  const pipe = o.async
     ? new PipelinedSource(session, {
-        maxStaleness: c.maxStaleness,
+        maxStaleness: o.maxStaleness,
         version: () => session.version,
         plan: (step) => (step < total ? stepRolloutRequest(rowsForStep(train, loop.promptsPerStep, loop.seed, step), loop, loop.seed, step) : null),
       })

@@ -43,7 +43,7 @@ test('npm pack → install the tarball in another project → its rft bin previe
   const packed = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: packageRoot });
   assert.equal(packed.status, 0, packed.stderr);
   const files = (JSON.parse(packed.stdout)[0].files as { path: string }[]).map((f) => f.path);
-  for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/src/train/index.d.ts', 'dist/src/evaluators/isolation/module-worker.js', 'dist/bench/registry.js', 'scripts/build-native.mjs', 'binding.gyp', 'native/src/addon.cc']) {
+  for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/src/train/index.d.ts', 'dist/src/evaluators/isolation/module-worker.js', 'dist/bench/registry.js', 'scripts/build-native.mjs', 'binding.gyp', 'native/src/addon.cc', 'dashboard/index.html', 'dashboard/js/main.js', 'dashboard/style.css']) {
     assert.ok(files.includes(f), `the tarball lacks ${f}`);
   }
   const hasAddon = existsSync(join(packageRoot, 'build/Release/rft_native.node'));

@@ -47,6 +47,21 @@ test('plan overrides: wrong types and out-of-range values are refused, every one
   assert.equal(withOverrides(FULL_PLAN, { knobs: { count: 4 }, rft: { steps: 5 } }).knobs.count, 4);
 });
 
+test('plan overrides: the diversity options are plan fields (off by default), checked against the rft option table', () => {
+  const plan = withOverrides(FULL_PLAN, { rft: { refResetEvery: 40, loss: { entropyCoef: 0.01, lossMode: 'clip_cov' }, advantage: { estimator: 'pass_at_k', passK: 4 } } });
+  assert.equal(plan.rft.refResetEvery, 40);
+  assert.equal(plan.rft.loss.entropyCoef, 0.01);
+  assert.equal(plan.rft.loss.klBeta, FULL_PLAN.rft.loss.klBeta, 'the rest of rft.loss stays');
+  assert.deepEqual(plan.rft.advantage, { ...FULL_PLAN.rft.advantage, estimator: 'pass_at_k', passK: 4 });
+  assert.deepEqual(FULL_PLAN.rft.advantage?.estimator, 'grpo');
+  assert.deepEqual(planOverrideProblems(FULL_PLAN, { rft: { advantage: { estimator: 'bogus', passK: 0 }, loss: { lossMode: 'clip', entropyCoef: -1 } } }), [
+    'rft.advantage.estimator: expected one of: grpo, pass_at_k, w_reinforce, got "bogus"',
+    'rft.advantage.passK: must be ≥ 1, got 0',
+    'rft.loss.lossMode: expected one of: vanilla, clip_cov, kl_cov, got "clip"',
+    'rft.loss.entropyCoef: must be ≥ 0, got -1',
+  ]);
+});
+
 test('rft quickstart --plan with a wrong type or an unknown nested key: refused before anything is written', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rft-quickstart-plan-check-'));
   const cases: [unknown, RegExp][] = [

@@ -22,6 +22,9 @@ import { writeReport } from '../train/report.js';
 import { pairedGain, type Gain, type HeldoutResult } from '../train/evaluate.js';
 import type { StepMetrics } from '../train/grpo/step.js';
 import { planOverrideProblems } from './quickstart-plan.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { fleetFor, type Fleet } from './fleet.js';
 
 export interface QuickstartPlan {
   task: 'countdown';
@@ -54,7 +57,13 @@ function rftConfig(o: Partial<RftLoopConfig>): RftLoopConfig {
     rolloutsPerPrompt: 8, promptsPerStep: 16, temperature: 1, topP: 1, topK: 0, maxNewTokens: 96,
     policyUpdates: 1, miniBatches: 1, rewardScaling: 'group', maskTruncated: false, dropZeroVarianceGroups: true,
     maxGradNorm: 1, weightDecay: 0,
-    loss: { lossType: 'grpo', importanceSampling: 'token', epsilonLow: 0.2, epsilonHigh: 0.28, klBeta: 0, maxCompletionLength: 96 },
+    loss: {
+      lossType: 'grpo', importanceSampling: 'token', epsilonLow: 0.2, epsilonHigh: 0.28, klBeta: 0, maxCompletionLength: 96,
+      // the diversity options, off (written out so that a --plan can set them)
+      entropyCoef: 0, lossMode: 'vanilla', clipCovRatio: 2e-4, clipCovLb: 1, clipCovUb: 5, klCovRatio: 2e-4, ppoKlCoef: 1,
+    },
+    advantage: { estimator: 'grpo', passK: 4, passThreshold: 1, wReinforceLambda: 0.1, unlikelinessBeta: 0 },
+    refResetEvery: 0,
     epochs: 1, steps: 100, learningRate: 2e-4, schedule: 'constant', warmupSteps: 0, seed: 1,
     evalEvery: 0, evalSamples: 8, passThreshold: 1, checkpointEvery: 0,
     ...o,
@@ -142,6 +151,8 @@ export interface QuickstartSummary {
   /** RFT's change in held-out mean reward, each with its paired standard error over the problems. */
   gain: { mean_reward: Gain; mean_reward_sampled: Gain };
   heldout_size: number;
+  /** Where RFT's rollouts were sampled: in process, or on N `rft serve` processes (with --async pipelining). */
+  rollouts: string;
   wall_s: number;
   seconds: { data: number; sft: number; rft: number };
 }
@@ -156,7 +167,36 @@ export interface QuickstartHooks {
   onRftStep?: (step: number, total: number, m: StepMetrics) => void;
 }
 
-export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks: QuickstartHooks): Promise<QuickstartSummary> {
+export interface QuickstartOptions {
+  /** Sample RFT's rollouts on this many `rft serve` child processes (one thread each) on the SFT model. */
+  fleet?: number;
+  /** With a fleet: sample step t+1 while step t trains. */
+  async?: boolean;
+}
+
+/** `rft serve` children on `modelDir`, one thread each, with runtime LoRA loading; resolves with their URLs. */
+async function startFleet(modelDir: string, n: number, children: ChildProcess[]): Promise<string[]> {
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  return Promise.all(
+    Array.from({ length: n }, () => {
+      const child = spawn(process.execPath, [main, 'serve', '--model', modelDir, '--name', 'sft', '--port', '0', '--allow-runtime-lora'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RFT_THREADS: '1' } });
+      children.push(child);
+      let err = '';
+      return new Promise<string>((resolve, reject) => {
+        child.stderr!.on('data', (d: Buffer) => {
+          err += d.toString();
+          const m = /on (http:\/\/\S+)\/v1/.exec(err);
+          if (m) resolve(m[1]!);
+        });
+        child.on('exit', () => reject(new Error(`rft serve for the fleet exited: ${err.trim()}`)));
+      });
+    }),
+  );
+}
+
+export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks: QuickstartHooks, opts: QuickstartOptions = {}): Promise<QuickstartSummary> {
+  if (opts.fleet && plan.rftFull) throw new Error('a fleet receives the policy as a LoRA adapter; this plan trains all weights in RFT (rftFull): use the default plan or set "rftFull": false in --plan');
+  if (opts.async && !opts.fleet) throw new Error('--async pipelines sampling on a fleet; give --fleet N');
   const t0 = performance.now();
   const out = resolve(outDir);
   for (const sub of ['data', 'model', 'sft', 'rft']) rmSync(join(out, sub), { recursive: true, force: true });
@@ -183,6 +223,8 @@ export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks:
   const t1 = performance.now();
 
   const scorer = await makeScorer(JSON.stringify(plan.evaluator), { timeoutMs: 30000, concurrency: 4 });
+  const children: ChildProcess[] = [];
+  let fleet: Fleet | null = null;
   try {
     // 3. SFT, full weights
     const sftPolicy = makePolicy({ model: join(out, 'model'), full: true, ...plan.lora, seed: plan.seed });
@@ -196,9 +238,19 @@ export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks:
     // 5. GRPO on the SFT model; the loop evaluates held-out accuracy before (= SFT alone) and after
     hooks.log(`stage 2: RFT (GRPO, ${plan.rftFull ? 'all weights' : 'LoRA'}) with a format + correctness evaluator`);
     const policy = makePolicy({ model: join(out, 'sft', 'model'), ...plan.lora, full: plan.rftFull, seed: plan.seed });
+    let config = plan.rft;
+    if (opts.fleet) {
+      const servers = await startFleet(join(out, 'sft', 'model'), opts.fleet, children);
+      hooks.log(`fleet: ${servers.length} × rft serve (1 thread each) on the SFT model: ${servers.join(', ')}${opts.async ? ', pipelined (--async)' : ''}`);
+      config = { ...plan.rft, rolloutCorrection: { level: 'token', threshold: 2 } };
+      fleet = fleetFor({
+        servers, base: policy, tokenizer: policy.chat, train: converted.rows, loop: config, vocabSize: policy.model.config.vocabSize,
+        out: join(out, 'rft'), baseModel: 'sft', timeoutMs: 120_000, async: opts.async === true, maxStaleness: 1,
+      });
+    }
     const result = await runRftLoop({
-      policy, tokenizer: policy.chat, score: scorer.score, train: converted.rows, heldout: heldoutRows,
-      config: plan.rft, runDir: join(out, 'rft'), saveAs: plan.rftFull ? 'model' : 'adapter', recordedConfig: { evaluator: plan.evaluator, quickstart: true, full: plan.rftFull },
+      policy: fleet?.policy ?? policy, source: fleet?.source, tokenizer: policy.chat, score: scorer.score, train: converted.rows, heldout: heldoutRows,
+      config, runDir: join(out, 'rft'), saveAs: plan.rftFull ? 'model' : 'adapter', recordedConfig: { evaluator: plan.evaluator, quickstart: true, full: plan.rftFull },
       onStep: hooks.onRftStep,
       onEval: (step, r) => hooks.log(`held-out @ RFT step ${step}: pass@1 ${r.pass1.toFixed(3)} (greedy), mean reward ${r.mean_reward.toFixed(3)}, pass@1 sampled ${r.pass1_sampled.toFixed(3)}, pass@${r.k} ${r.pass_at_k.toFixed(3)}`),
     });
@@ -212,12 +264,15 @@ export async function runQuickstart(plan: QuickstartPlan, outDir: string, hooks:
       k: plan.rft.evalSamples,
       gain: { mean_reward: gain.greedy, mean_reward_sampled: gain.sampled },
       heldout_size: heldoutRows.length,
+      rollouts: opts.fleet ? `fleet of ${opts.fleet} rft serve${opts.async ? ', async' : ''}` : 'in process',
       wall_s: (t3 - t0) / 1000,
       seconds: { data: (t1 - t0) / 1000, sft: (t2 - t1) / 1000, rft: (t3 - t2) / 1000 },
     };
     writeFileSync(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
     return summary;
   } finally {
+    await fleet?.close(); // writes rft/fleet.json
+    for (const c of children) c.kill('SIGTERM');
     await scorer.close();
   }
 }
@@ -236,5 +291,6 @@ export function summaryTable(s: QuickstartSummary): string {
     `RFT's gain in mean reward (± its standard error, paired over the ${s.heldout_size} problems): greedy ${g(s.gain.mean_reward)}, sampled ${g(s.gain.mean_reward_sampled)}`,
     '',
     `wall time ${s.wall_s.toFixed(0)} s (data ${s.seconds.data.toFixed(0)} s, SFT ${s.seconds.sft.toFixed(0)} s, RFT ${s.seconds.rft.toFixed(0)} s)`,
+    ...(s.rollouts !== 'in process' ? [`RFT rollouts sampled on a ${s.rollouts}`] : []),
   ].join('\n');
 }

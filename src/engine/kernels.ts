@@ -45,9 +45,10 @@ export interface Kernels {
    * Uint16Array (frozen base weights kept at checkpoint precision). A (m, k) F32 with row stride lda;
    * W stored (n, k) when transB (the forward y = x·Wᵀ) or (k, n) otherwise (the backward dx = dy·W);
    * C (m, n). The reference widens W exactly and sums in float64. Native paths: "avx512bf16"
-   * (vdpbf16ps on A split into two bf16 parts) is within (2⁻¹⁶ + the F32 summation bound)·Σ|a·w| of
-   * it; "avx512bf16-round" (opt-in) rounds A once, (2⁻⁸ + that bound)·Σ|a·w|; the conversion paths
-   * ("avx512", "avx2", "portable") return exactly sgemm on the widened W.
+   * (vdpbf16ps) splits A into two bf16 parts for transB (within (2⁻¹⁶ + the F32 summation
+   * bound)·Σ|a·w| of the reference) and rounds A once otherwise (a gradient: (2⁻⁸ + that bound)·Σ|a·w|);
+   * "avx512bf16-round" (opt-in) rounds A once in both; the conversion paths ("avx512", "avx2",
+   * "portable") return exactly sgemm on the widened W.
    */
   sgemmW16(
     dtype: 'bf16' | 'f16', transB: boolean, m: number, n: number, k: number, alpha: number,

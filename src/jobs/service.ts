@@ -175,7 +175,15 @@ export async function createJob(store: JobStore, account: string, kind: JobKind,
  * several strings) answers row i.
  */
 export async function previewEvaluator(store: JobStore, account: string, evaluatorName: string, body: Record<string, unknown>): Promise<{ results: PreviewResult[]; summary: PreviewSummary }> {
-  const ev = store.getEvaluator(evaluatorName);
+  // a built-in by its name, unless the account has an evaluator resource of that id
+  const id = evaluatorName.split('/').pop()!;
+  let ev: { spec: string };
+  try {
+    ev = store.getEvaluator(evaluatorName);
+  } catch (e) {
+    if (!BUILTINS[id]) throw e;
+    ev = { spec: id };
+  }
   const issues: SpecIssue[] = [];
   const responses = body.responses;
   if (!Array.isArray(responses) || responses.length === 0) issues.push({ path: 'responses', message: 'required: a non-empty array; item i (a string or an array of strings) answers row i' });

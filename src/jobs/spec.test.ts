@@ -49,18 +49,18 @@ test('Fireworks field names map onto the trainer options', () => {
   });
   assert.deepEqual(options, {
     epochs: 2, learningRate: 3e-5, loraRank: 8, promptsPerStep: 6, warmupSteps: 4, weightDecay: 0.01, maxNewTokens: 64, temperature: 0.7, topP: 0.9, topK: 20,
-    rolloutsPerPrompt: 4, lossType: 'grpo', importanceSampling: 'sequence', klBeta: 0.02, evaluatorConcurrency: 3,
+    rolloutsPerPrompt: 4, lossType: 'grpo', importanceSampling: 'sequence', klBeta: 0.02, maxConcurrentRollouts: 3, evaluatorConcurrency: 3,
   });
   assert.equal(parseRftJobSpec({ ...minimal, lossConfig: { method: 'DAPO' } }).options.clipEpsilonHigh, 0.28, "DAPO's clip-higher default");
   assert.equal(parseRftJobSpec({ ...minimal, trainingConfig: { baseModel: 'm', clipEpsilonHigh: 0.3 }, lossConfig: { method: 'DAPO' } }).options.clipEpsilonHigh, 0.3);
 });
 
 test('trainingConfig accepts every `rft train` option by its camelCase name, except the ones the job provides', () => {
-  const owned = ['model', 'adapter', 'dataset', 'evalDataset', 'evaluator', 'out'];
+  const owned = ['model', 'adapter', 'dataset', 'evalDataset', 'evaluator', 'agent', 'out'];
   const sample: Record<string, unknown> = {};
   for (const [k, f] of Object.entries(rftFields)) {
     if (owned.includes(k)) continue;
-    sample[k] = f.default ?? (f.kind === 'integer' || f.kind === 'number' ? Math.max(f.min ?? 1, 1) : f.kind === 'boolean' ? true : 'x');
+    sample[k] = f.default ?? (f.kind === 'integer' || f.kind === 'number' ? Math.max(f.min ?? 1, 1) : f.kind === 'boolean' ? true : f.kind === 'enum' ? f.values![0] : f.kind === 'list' ? ['x'] : 'x');
   }
   const { options } = parseRftJobSpec({ ...minimal, trainingConfig: { baseModel: 'm', ...sample } });
   assert.deepEqual(options, sample);

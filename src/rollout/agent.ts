@@ -45,6 +45,8 @@ export interface ToolAgent {
   system?: string;
   /** Tool-call formats to read from the model's output (default both: hermes and llama3_json). */
   toolCallFormats?: ToolCallFormat[];
+  /** Releases what the tools hold (connections, sandboxes); called when the source closes. */
+  close?(): Promise<void> | void;
 }
 
 /** What a client-form agent's `run` receives (the row, an `openai` client bound to its rollout, the signal, …). */

@@ -39,7 +39,7 @@ export interface FleetOptions {
   timeoutMs?: number;
   /** Attempts per row at most (default: number of servers + 2). */
   maxAttempts?: number;
-  /** Requests in flight per server at most (default 8; rft serve batches them continuously). */
+  /** Requests in flight per server at most (default 32; rft serve batches them continuously and queues 64). Rows beyond the fleet's slots wait, and are not on the wire when --async training starts. */
   maxInFlight?: number;
   /** A server that failed is tried last for this long in ms (default 5000). */
   cooldownMs?: number;
@@ -139,7 +139,7 @@ export class FleetRolloutSource implements RolloutSource {
     this.model = opts.baseModel;
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.maxAttempts = opts.maxAttempts ?? urls.length + 2;
-    this.maxInFlight = opts.maxInFlight ?? 8;
+    this.maxInFlight = opts.maxInFlight ?? 32;
     this.cooldownMs = opts.cooldownMs ?? 5000;
     this.maxChoices = opts.maxChoicesPerRequest ?? 16;
     if (!Number.isInteger(this.maxChoices) || this.maxChoices < 1) throw new Error(`maxChoicesPerRequest must be an integer >= 1, got ${this.maxChoices}`);

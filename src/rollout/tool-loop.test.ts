@@ -93,7 +93,10 @@ test('malformed JSON, an unknown tool and wrong argument types go back to the mo
       'Done: 3',
     ][turn]!,
   );
-  const [t] = await new ToolAgentSource(policy, tok, { tools: [add] }).rollout(request([row('1+2?')]));
+  const source = new ToolAgentSource(policy, tok, { tools: [add] });
+  const [t] = await source.rollout(request([row('1+2?')]));
+  // nothing random in the loop itself (call ids included): the same request gives the same trajectory
+  assert.deepEqual(await source.rollout(request([row('1+2?')])), [t]);
   const tools = t.messages.filter((m) => m.role === 'tool').map((m) => m.content!);
   assert.equal(tools.length, 4);
   assert.match(tools[0], /^Error: invalid arguments for add: \/b must be number/);

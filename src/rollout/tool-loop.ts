@@ -217,6 +217,10 @@ export class ToolAgentSource implements RolloutSource {
     });
   }
 
+  async close(): Promise<void> {
+    await this.agent.close?.();
+  }
+
   /** The agent's system message (merged with the row's own, if it starts with one), then the row's prompt. */
   private initialMessages(row: Row): ChatMessage[] {
     const prompt = promptMessages(row);

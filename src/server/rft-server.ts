@@ -7,6 +7,8 @@
  * Auth: with no API key in the store the server runs keyless and refuses to listen anywhere but
  * loopback; once a key exists (`rft server keys create`), every /v1 request needs
  * `Authorization: Bearer KEY` and sees only that key's account.
+ *
+ * The dashboard (src/server/dashboard.ts) is served at `/` and `/dashboard/`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,11 +17,13 @@ import { ApiError, badRequest, notFound } from './errors.js';
 import { InferenceServer } from './http.js';
 import { apiErrorOf, deploymentJson, handleJobsApi, type ApiContext } from './jobs-api.js';
 import { openApiDocument } from './openapi.js';
+import { handleDashboard } from './dashboard.js';
 import { loadModel, loadTokenizer } from '../model/load.js';
 import { JobStore, type JobRecord } from '../jobs/store.js';
 import { JobRunner } from '../jobs/runner.js';
 import { JobsError } from '../jobs/errors.js';
 import { jobOutput } from '../jobs/service.js';
+import { BUILTINS } from '../evaluators/index.js';
 
 export interface RftServerOptions {
   dataDir: string;
@@ -106,9 +110,12 @@ export class RftServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/health') return this.sendJson(res, 200, { status: 'ok', jobsRunning: this.store.jobsInState('JOB_STATE_RUNNING').length, deployments: this.store.deployments().length, auth: this.keyless ? 'none (loopback only)' : 'api-key' });
     if (path === '/openapi.json' && req.method === 'GET') return this.sendJson(res, 200, openApiDocument());
+    if (handleDashboard(req, res, path)) return;
     if (!path.startsWith('/v1/')) throw notFound(`no route ${req.method} ${path}`, null, 'unknown_url');
     const pathAccount = /^\/v1\/accounts\/([^/]+)/.exec(path)?.[1];
     const account = this.authenticate(req, pathAccount);
+    // which account a key acts for (the dashboard asks after a key is entered); keyless: none in particular
+    if (path === '/v1/accounts' && req.method === 'GET') return this.sendJson(res, 200, { accounts: account ? [{ name: `accounts/${account}` }] : [] });
     if (pathAccount !== undefined) {
       const ctx: ApiContext = {
         store: this.store,
@@ -121,6 +128,8 @@ export class RftServer {
       if (await handleJobsApi(ctx, req, res, path, url.searchParams, account!)) return;
     }
     // OpenAI-compatible inference for deployments
+    if (path === '/v1/builtinEvaluators' && req.method === 'GET')
+      return this.sendJson(res, 200, { evaluators: Object.entries(BUILTINS).map(([name, b]) => ({ name, description: b.description })) });
     if (path === '/v1/models' && req.method === 'GET') return this.sendJson(res, 200, { object: 'list', data: this.models(account) });
     if ((path === '/v1/chat/completions' || path === '/v1/completions') && req.method === 'POST') {
       const body = await this.readJson(req);

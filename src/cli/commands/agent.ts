@@ -11,6 +11,7 @@ import type { Trajectory } from '../../contracts/trajectory.js';
 import { loadRows, makePolicy, makeScorer, type Scorer } from '../../train/setup.js';
 import { scoreAll } from '../../train/grpo/score.js';
 import { agentSource, type AgentSource } from '../agent-source.js';
+import { BUILTIN_AGENTS } from '../../rollout/agents/index.js';
 import { CliError } from '../errors.js';
 
 function positiveInt(flag: string) {
@@ -70,7 +71,7 @@ export function register(program: Command): void {
   agent
     .command('try')
     .description('run an agent on a few dataset rows and print the whole trajectories (messages, tool calls, results, scores)')
-    .requiredOption('--agent <spec>', 'agent module (.ts/.js, defineAgent: tools or client form) or the http(s) URL of a remote agent')
+    .requiredOption('--agent <spec>', `agent module (.ts/.js, defineAgent: tools or client form), a built-in (${Object.keys(BUILTIN_AGENTS).join(', ')}) or the http(s) URL of a remote agent`)
     .requiredOption('--model <dir>', 'model directory (Hugging Face layout)')
     .option('--adapter <dir>', 'a PEFT adapter to apply (e.g. a training run\'s)')
     .requiredOption('--dataset <file>', 'rows (JSONL); the first --rows are used')

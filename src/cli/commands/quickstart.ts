@@ -15,7 +15,11 @@ export function register(program: Command): void {
     .option('--small', 'a much smaller pipeline (a couple of minutes; what the test suite runs)')
     .option('--plan <file>', 'a JSON file overriding parts of the plan (e.g. {"rft": {"steps": 50}, "trainSize": 2000})')
     .option('--json', 'print summary.json as the last line')
-    .action(async (o: { out: string; small?: boolean; plan?: string; json?: boolean }) => {
+    .option('--fleet <n>', 'sample RFT\'s rollouts on N rft serve processes (one thread each) instead of in process (README "Scaling out")')
+    .option('--async', 'with --fleet: sample step t+1 while step t trains')
+    .action(async (o: { out: string; small?: boolean; plan?: string; json?: boolean; fleet?: string; async?: boolean }) => {
+      const fleet = o.fleet === undefined ? undefined : Number(o.fleet);
+      if (fleet !== undefined && !(Number.isInteger(fleet) && fleet >= 1 && fleet <= 16)) throw new CliError(`--fleet must be an integer in [1, 16], got "${o.fleet}"`);
       let plan = o.small ? SMALL_PLAN : FULL_PLAN;
       if (o.plan) {
         try {
@@ -36,7 +40,7 @@ export function register(program: Command): void {
           }
           bar!.update(step, total, { reward: m.reward_mean, entropy: m.entropy, len: m.completion_len_mean, 'sample tok/s': Math.round(m.sample_tokens_per_s) });
         },
-      });
+      }, { fleet, async: o.async === true });
       const summary = await run.catch((e: Error) => {
         bar?.done();
         throw new CliError(e.message, 1);

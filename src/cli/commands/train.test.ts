@@ -40,9 +40,17 @@ test('rft sft then rft train: LoRA adapters, metrics, held-out evaluations and a
   assert.match(train.stdout, /held-out pass@1/);
 
   // --full trains every weight and saves a model folder that loads like any checkpoint
+  // (with the diversity options, which reach the loop as given: entropy bonus, KL with a reference reset, pass@k advantages, clip_cov)
   const full = rft(['train', '--model', 'm', '--dataset', 'd/word-problems.rft.jsonl', '--evaluator', 'numeric', '--out', 'runs/full', '--full',
-    '--steps', '1', '--rollouts-per-prompt', '2', '--prompts-per-step', '2', '--max-new-tokens', '4'], dir);
+    '--steps', '2', '--rollouts-per-prompt', '2', '--prompts-per-step', '2', '--max-new-tokens', '4',
+    '--entropy-coef', '0.01', '--kl-beta', '0.05', '--ref-reset-every', '1', '--adv-estimator', 'pass_at_k', '--pass-k', '2', '--loss-mode', 'clip_cov'], dir);
   assert.equal(full.status, 0, full.stderr);
+  const fullCfg = JSON.parse(readFileSync(join(dir, 'runs/full/config.json'), 'utf8'));
+  assert.deepEqual([fullCfg.loss.entropyCoef, fullCfg.loss.klBeta, fullCfg.refResetEvery, fullCfg.advantage.estimator, fullCfg.advantage.passK, fullCfg.loss.lossMode], [0.01, 0.05, 1, 'pass_at_k', 2, 'clip_cov']);
+  const bad = rft(['train', '--model', 'm', '--dataset', 'd/word-problems.rft.jsonl', '--evaluator', 'numeric', '--out', 'runs/bad', '--full', '--steps', '1',
+    '--adv-estimator', 'w_reinforce', '--unlikeliness-beta', '0.25'], dir);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /does not combine with the w_reinforce estimator/);
   const info = rft(['model', 'info', 'runs/full/model', '--json'], dir);
   assert.equal(info.status, 0, info.stderr);
   assert.ok(existsSync(join(dir, 'runs/full/model/tokenizer.json')), 'the tokenizer travels with the model');

@@ -48,6 +48,7 @@ export function register(program: Command): void {
           progress.update(step, total, {
             reward: m.reward_mean, kl: m.kl, entropy: m.entropy, len: m.completion_len_mean,
             ...(c.agent ? { turns: m.turns_mean, 'tool err': m.tool_errors, invalid: m.invalid_fraction } : {}),
+            ...(m.mismatch_kl !== undefined ? { 'mismatch kl': m.mismatch_kl, 'is clip': m.is_clip_fraction ?? 0 } : {}),
             'tok/s': Math.round(m.sample_tokens_per_s),
           }),
         onEval: (step, r) => progress.log(`held-out @ step ${step}: ${describeEval(r)}`),

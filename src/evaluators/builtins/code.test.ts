@@ -99,6 +99,7 @@ const poisonings: [string, string][] = [
   ['a Date whose toJSON/toISOString are replaced', `Date.prototype.toJSON = () => 3; Date.prototype.toISOString = () => '3'; return new Date(0);`],
   ['a class whose prototype getter holds the answer', `class A { get a() { return 1; } } return new A();`],
   ['a cycle', `const o = { a: 1 }; o.self = o; return o;`],
+  ['a huge sparse array', `const a = new Array(1e9); a[0] = 3; return a;`],
   ['replacing the node:vm call hook', `try { Object.defineProperty(globalThis, '__rftCall', { value: () => 3 }); } catch {} try { globalThis.__rftCall = () => 3; } catch {} ${WRONG} return wrong;`],
 ];
 

@@ -76,3 +76,14 @@ test('numeric: wrong, missing and tolerance', async () => {
   assert.equal((await partial.evaluate(rollout('[RESULT]105[/RESULT]', '100'))).score, 0.25); // 0.5 × (1 − 0.05/0.1)
   assert.equal((await n.evaluate(rollout('1', 'not a number'))).valid, false);
 });
+
+test('numeric: a hedged answer is one answer — the last number stated — never a choice of several', async () => {
+  const n = numericEvaluator();
+  const s = async (out: string, gt: unknown = 12) => (await n.evaluate(rollout(out, gt))).score;
+  assert.equal(await s('[RESULT]12 or 13[/RESULT]', 12), 0);
+  assert.equal(await s('[RESULT]13, 12, 14[/RESULT]', 12), 0);
+  assert.equal(await s('[RESULT]12[/RESULT] or maybe [RESULT]13[/RESULT]', 12), 0);
+  assert.equal(await s('<answer>11</answer> \\boxed{12}', 12), 0); // <answer> outranks \boxed
+  assert.equal(await s('It is 12. No wait, 13.', 12), 0);
+  assert.equal(await s('It is 13. No wait, 12.', 12), 1);
+});

@@ -32,18 +32,19 @@ export function extractSql(output: string): string {
   return (lastFenced(output, ['sql', 'sqlite']) ?? lastTagged(output, 'answer') ?? output).trim();
 }
 
+/**
+ * The SQL sandbox: child processes that run one read-only SELECT/WITH query against a SQLite file
+ * each (see isolation/sql-worker.ts), killed past `timeoutMs`. Shared with the SQL agent's tools.
+ */
+export function sqlSandbox(o: { size?: number; timeoutMs: number }): WorkerPool<SqlTask, SqlResult> {
+  return new WorkerPool<SqlTask, SqlResult>({ kind: 'process', script: new URL('../isolation/sql-worker.js', import.meta.url), size: o.size ?? 1, timeoutMs: o.timeoutMs, memoryMb: 256 });
+}
+
 export function sqlEvaluator(opts: SqlOptions = {}): Evaluator & { close(): Promise<void> } {
   const timeoutMs = opts.timeout_ms ?? 5000;
   const maxRows = opts.max_rows ?? 10_000;
   let pool: WorkerPool<SqlTask, SqlResult> | undefined;
-  const getPool = () =>
-    (pool ??= new WorkerPool<SqlTask, SqlResult>({
-      kind: 'process',
-      script: new URL('../isolation/sql-worker.js', import.meta.url),
-      size: opts.workers ?? 1,
-      timeoutMs,
-      memoryMb: 256,
-    }));
+  const getPool = () => (pool ??= sqlSandbox({ size: opts.workers ?? 1, timeoutMs }));
   const gold = new Map<string, Promise<PoolOutcome<SqlResult>>>();
   const metrics = (e: number, c: number, r: number) => ({ executes: { score: e }, columns: { score: round(c) }, rows: { score: round(r) } });
 

@@ -37,6 +37,8 @@ test('proxies, accessors, functions, promises, symbols, bigints and cycles are r
     [{ s: Symbol('q') }, /Symbol/],
     [10n, /BigInt/],
     [cyc, /^result\.self refers back to itself/],
+    [new Array(1e9), /^result has 1000000000 elements, more than/],
+    [{ a: Array.from({ length: 600_000 }, () => 0), b: Array.from({ length: 600_000 }, () => 0) }, /^result\.b has 600000 elements, more than the 1000000 values/],
   ];
   for (const [v, re] of cases) {
     assert.throws(() => toPlainData(v), (e: unknown) => e instanceof NotPlainData && re.test(e.message), String(re));

@@ -11,7 +11,7 @@
  * non-finite numbers and array holes become null, `undefined` properties are left out, a Date
  * becomes its ISO string, boxed primitives are unboxed, objects keep their own enumerable
  * string-keyed properties. Refused, with the path: proxies, accessors, functions, symbols,
- * bigints, promises, cycles, nesting deeper than 1000.
+ * bigints, promises, cycles, nesting deeper than 1000, more than a million values in all.
  */
 import { types } from 'node:util';
 
@@ -29,17 +29,20 @@ const booleanValue = Boolean.prototype.valueOf;
 const apply = Reflect.apply;
 
 const MAX_DEPTH = 1000;
+/** Values copied at most (array slots included): a sparse `new Array(1e9)` must not hang the worker. */
+const MAX_VALUES = 1_000_000;
 
 /**
  * The plain-data copy of `v` (undefined at the top becomes null), or a thrown `NotPlainData`
  * saying what and where (`result[2].a`).
  */
 export function toPlainData(v: unknown): unknown {
-  const c = copy(v, 'result', new Set(), 0);
+  const c = copy(v, 'result', new Set(), 0, { left: MAX_VALUES });
   return c === undefined ? null : c;
 }
 
-function copy(v: unknown, path: string, open: Set<object>, depth: number): unknown {
+function copy(v: unknown, path: string, open: Set<object>, depth: number, budget: { left: number }): unknown {
+  if (--budget.left < 0) throw new NotPlainData(`result holds more than ${MAX_VALUES} values`);
   switch (typeof v) {
     case 'string':
     case 'boolean':
@@ -60,7 +63,7 @@ function copy(v: unknown, path: string, open: Set<object>, depth: number): unkno
   if (types.isProxy(o)) throw new NotPlainData(`${path} is a Proxy; return plain data`);
   if (types.isPromise(o)) throw new NotPlainData(`${path} is a Promise; the function must return its result, not a promise of it`);
   if (types.isDate(o)) return Number.isFinite(apply(dateValue, o, [])) ? apply(toISOString, o, []) : null;
-  if (types.isNumberObject(o)) return copy(apply(numberValue, o, []), path, open, depth);
+  if (types.isNumberObject(o)) return copy(apply(numberValue, o, []), path, open, depth, budget);
   if (types.isStringObject(o)) return apply(stringValue, o, []);
   if (types.isBooleanObject(o)) return apply(booleanValue, o, []);
   if (types.isBoxedPrimitive(o)) throw new NotPlainData(`${path} is a boxed Symbol or BigInt, which is not JSON`);
@@ -71,10 +74,11 @@ function copy(v: unknown, path: string, open: Set<object>, depth: number): unkno
     if (isArray(o)) {
       const len = dataValue(o, 'length', path);
       if (typeof len !== 'number') throw new NotPlainData(`${path} has no array length`);
+      if (len > budget.left) throw new NotPlainData(`${path} has ${len} elements, more than the ${MAX_VALUES} values a result may hold`);
       const out: unknown[] = [];
       for (let i = 0; i < len; i++) {
         const d = getOwnPropertyDescriptor(o, i);
-        const x = d === undefined ? undefined : copy(dataValue(o, i, path), `${path}[${i}]`, open, depth + 1);
+        const x = d === undefined ? undefined : copy(dataValue(o, i, path), `${path}[${i}]`, open, depth + 1, budget);
         out.push(x === undefined ? null : x);
       }
       return out;
@@ -85,7 +89,7 @@ function copy(v: unknown, path: string, open: Set<object>, depth: number): unkno
       const d = getOwnPropertyDescriptor(o, k)!;
       if (!d.enumerable) continue;
       const at = /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
-      const x = copy(dataValue(o, k, path), at, open, depth + 1);
+      const x = copy(dataValue(o, k, path), at, open, depth + 1, budget);
       // defineProperty, so that a "__proto__" key stays an ordinary own property.
       if (x !== undefined) defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
     }

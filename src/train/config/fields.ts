@@ -34,7 +34,7 @@ export const field = {
   string: (describe: string, o: Common & { default?: string; required?: boolean; path?: boolean } = {}): Field<string> => ({ kind: 'string', describe, ...o }),
   boolean: (describe: string, o: { default?: boolean; flag?: string } = {}): Field<boolean> => ({ kind: 'boolean', describe, ...o }),
   enum: <V extends string>(values: readonly V[], describe: string, o: { default?: V; flag?: string } = {}): Field<V> => ({ kind: 'enum', describe, values, ...o }),
-  list: (describe: string, o: { default?: string[]; flag?: string } = {}): Field<string[]> => ({ kind: 'list', describe, ...o }),
+  list: (describe: string, o: Common & { default?: string[] } = {}): Field<string[]> => ({ kind: 'list', describe, ...o }),
   /** An evaluator SPEC: a string (built-in name, inline JSON, file) or, in a config file, the spec object itself. */
   spec: (describe: string, o: Common & { required?: boolean } = {}): Field<string | Record<string, unknown>> => ({ kind: 'spec', describe, ...o }),
 };

@@ -87,6 +87,21 @@ test('a server sampling hotter than asked: the mismatch shows, and each weight i
   assert.ok(seq.metrics.is_clip_fraction > 0 || seq.weights.some((w) => w < 0.5), 'sequence weights move too');
 });
 
+test('a server with bf16 weights against the F32 trainer: a small, real mismatch the metrics see', async () => {
+  const bf16 = await spawnServe(fx.modelDir, ['--weights-dtype', 'bf16']);
+  try {
+    const fleet = new FleetRolloutSource({ servers: [bf16.url], tokenizer: chatTokenizer(loadTokenizer(fx.modelDir)), baseModel: 'tiny' });
+    const batch = compare(await fleet.rollout({ rows, n: 4, sampling, seed: 1 }));
+    const { metrics } = rolloutCorrection(batch, { level: 'token', threshold: 2 });
+    if (process.env.RFT_SHOW_MISMATCH) console.error(JSON.stringify(metrics));
+    assert.ok(metrics.mismatch_max_abs > 1e-4, `bf16 rounding shows in the log-probs: ${metrics.mismatch_max_abs}`);
+    assert.ok(metrics.mismatch_k3 < 0.05, `but stays small: k3 ${metrics.mismatch_k3}`);
+    await fleet.close();
+  } finally {
+    await bf16.stop();
+  }
+});
+
 test('a server holding a stale adapter: sampled from step k−1 while the trainer is at step k, the mismatch shows', async () => {
   const fleet = new FleetRolloutSource({ servers: [serve.url], tokenizer: chatTokenizer(loadTokenizer(fx.modelDir)), baseModel: 'tiny' });
   fleet.setModel('stale');
