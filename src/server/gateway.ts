@@ -26,6 +26,7 @@ import type { PolicyEngine } from '../contracts/policy-engine.js';
 import type { ChatTokenizer } from '../contracts/tokenizer.js';
 import { isTerminal, STATUS, type FinishedRollout, type GatewayPort, type OpenRollout, type RecordedTurn, type RolloutStatus, type StatusLog } from '../rollout/gateway-port.js';
 import { ApiError, badRequest, notFound } from './errors.js';
+import { readJsonBody } from './body.js';
 import { PolicyBatcher } from './policy-batcher.js';
 import { chatLogprobs, chatMessage, completionLogprobs, usage } from './responses.js';
 import type { ChoiceResult, JobResult, TokenLogprob } from './scheduler.js';
@@ -418,30 +419,8 @@ export class RolloutGateway implements GatewayPort {
     return this.sendJson(res, 200, { rollout_id: id, status, extras: log?.extras ?? {} });
   }
 
-  private async readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-    const declared = Number(req.headers['content-length']);
-    if (declared > this.maxBody) {
-      req.resume();
-      throw new ApiError(413, `the request body (${declared} bytes) exceeds the limit of ${this.maxBody} bytes`, 'invalid_request_error', null, 'request_too_large');
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > this.maxBody) {
-        req.resume();
-        throw new ApiError(413, `the request body exceeds the limit of ${this.maxBody} bytes`, 'invalid_request_error', null, 'request_too_large');
-      }
-      chunks.push(chunk as Buffer);
-    }
-    let v: unknown;
-    try {
-      v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch (e) {
-      throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`, null, 'invalid_json');
-    }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw badRequest('the request body must be a JSON object', null, 'invalid_json');
-    return v as Record<string, unknown>;
+  private readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+    return readJsonBody(req, this.maxBody);
   }
 
   private sendJson(res: ServerResponse, status: number, body: unknown): void {

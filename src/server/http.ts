@@ -11,6 +11,7 @@ import { readDetachedAdapter, type DetachedAdapter } from '../model/decode-batch
 import type { ModelTokenizer } from '../model/tokenizer.js';
 import type { Transformer } from '../model/transformer.js';
 import { ApiError, badRequest, notFound } from './errors.js';
+import { readJsonBody } from './body.js';
 import { Scheduler, type JobResult, type SchedulerOptions, type TokenLogprob } from './scheduler.js';
 import { parseGenerationRequest, type GenerationRequest } from './validate.js';
 import { chatLogprobs, chatMessage, completionLogprobs, usage } from './responses.js';
@@ -181,31 +182,8 @@ export class InferenceServer {
     return [base, ...[...this.adapters.values()].map((a) => ({ id: a.name, object: 'model' as const, created: a.created, owned_by: 'rft', root: a.path, parent: this.opts.modelName }))];
   }
 
-  private async readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-    const declared = Number(req.headers['content-length']);
-    if (declared > this.maxBody) {
-      req.resume();
-      throw new ApiError(413, `the request body (${declared} bytes) exceeds the limit of ${this.maxBody} bytes`, 'invalid_request_error', null, 'request_too_large');
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > this.maxBody) {
-        req.resume();
-        throw new ApiError(413, `the request body exceeds the limit of ${this.maxBody} bytes`, 'invalid_request_error', null, 'request_too_large');
-      }
-      chunks.push(chunk as Buffer);
-    }
-    const text = Buffer.concat(chunks).toString('utf8');
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch (e) {
-      throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`, null, 'invalid_json');
-    }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw badRequest('the request body must be a JSON object', null, 'invalid_json');
-    return v as Record<string, unknown>;
+  private readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+    return readJsonBody(req, this.maxBody);
   }
 
   /** Prompt token ids of each prompt of a request (one for chat), checked against the vocabulary. */

@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { ApiError, badRequest, notFound } from './errors.js';
+import { readJsonBody } from './body.js';
 import { InferenceServer } from './http.js';
 import { apiErrorOf, deploymentJson, handleJobsApi, type ApiContext } from './jobs-api.js';
 import { openApiDocument } from './openapi.js';
@@ -215,32 +216,8 @@ export class RftServer {
     this.unload(d.model);
   }
 
-  private async readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-    const declared = Number(req.headers['content-length']);
-    if (declared > this.maxBody) {
-      req.resume();
-      throw new ApiError(413, `the request body (${declared} bytes) exceeds the limit of ${this.maxBody} bytes`, 'invalid_request_error', null, 'request_too_large');
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > this.maxBody) {
-        req.resume();
-        throw new ApiError(413, `the request body exceeds the limit of ${this.maxBody} bytes`, 'invalid_request_error', null, 'request_too_large');
-      }
-      chunks.push(chunk as Buffer);
-    }
-    const text = Buffer.concat(chunks).toString('utf8');
-    if (!text.trim()) return {};
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch (e) {
-      throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`, null, 'invalid_json');
-    }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw badRequest('the request body must be a JSON object', null, 'invalid_json');
-    return v as Record<string, unknown>;
+  private readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+    return readJsonBody(req, this.maxBody, { emptyIsObject: true });
   }
 
   private sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
