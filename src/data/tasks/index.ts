@@ -14,6 +14,7 @@ import { promptKey } from '../validate.js';
 import { countdown } from './countdown.js';
 import { extraction } from './extraction.js';
 import { sql } from './sql.js';
+import { sqlAgent } from './sql-agent.js';
 import type { KnobSpec, KnobValues, TaskExample, TaskGenerator } from './types.js';
 import { wordProblems } from './word-problems.js';
 
@@ -23,6 +24,7 @@ export const TASKS: Readonly<Record<string, TaskGenerator>> = {
   countdown,
   'word-problems': wordProblems,
   sql,
+  'sql-agent': sqlAgent,
   extraction,
 };
 
