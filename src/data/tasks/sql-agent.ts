@@ -4,7 +4,7 @@
  * runs them read-only in the SQL sandbox) and then replies with the result rows. The prompt carries
  * no schema: the tools are how the model finds it.
  *
- * Row: messages [system, user question], `tools` (the three schemas, so the chat template lists
+ * Row: messages [user question] (the template's tool header is the instruction), `tools` (the three schemas, so the chat template lists
  * them for SFT rows, in-process rollouts and remote agents alike), ground_truth { sql }, extra
  * fields `database` (path), `template`, `level`.
  * SFT row: the teacher trace built from the gold SQL, in the shape the chat template renders and
@@ -24,13 +24,15 @@ import { DATABASE_FILE, selectSqlTemplates, sqlKnobs } from './sql.js';
 import type { SqlTemplate } from './sql-templates.js';
 import type { KnobSpec, TaskExample, TaskGenerator } from './types.js';
 
-export const SQL_AGENT_SYSTEM_PROMPT = 'Answer with rows from the shop database.';
-
-/** The tools' schemas as the model sees them (their implementations: src/rollout/agents/sql-agent.ts). */
+/**
+ * The tools' schemas as the model sees them (their implementations: src/rollout/agents/sql-agent.ts).
+ * Terse on purpose: the chat template lists them in every prompt, and for the small character-level
+ * models of the quickstart the prompt's length is most of the cost (attention is quadratic in it).
+ */
 export const SQL_AGENT_TOOLS: Tool[] = [
-  { type: 'function', function: { name: 'list_tables', description: 'table names', parameters: { type: 'object', properties: {} } } },
-  { type: 'function', function: { name: 'describe_table', description: 'columns of a table', parameters: { type: 'object', properties: { table: { type: 'string' } }, required: ['table'] } } },
-  { type: 'function', function: { name: 'run_sql', description: 'run one read-only SQLite query', parameters: { type: 'object', properties: { sql: { type: 'string' } }, required: ['sql'] } } },
+  { type: 'function', function: { name: 'list_tables', parameters: { type: 'object', properties: {} } } },
+  { type: 'function', function: { name: 'describe_table', parameters: { type: 'object', properties: { table: { type: 'string' } }, required: ['table'] } } },
+  { type: 'function', function: { name: 'run_sql', description: 'read-only SQLite', parameters: { type: 'object', properties: { sql: { type: 'string' } }, required: ['sql'] } } },
 ];
 
 /** Rows run_sql shows at most (the rest is summarised). */
@@ -62,6 +64,7 @@ export function formatAnswer(rows: unknown[][]): string {
 
 export const sqlAgentKnobs: KnobSpec[] = [
   { ...sqlKnobs[0]!, default: ['easy'] },
+  { name: 'templates', type: 'list', description: 'question templates to draw from (comma-separated ids, see sql-templates.ts; default: all of the chosen levels)', default: [] },
   { name: 'max-rows', type: 'int', description: 'keep questions whose answer has at most this many rows', default: 4 },
   { name: 'max-answer-chars', type: 'int', description: 'keep questions whose answer is at most this long', default: 120 },
 ];
@@ -92,7 +95,7 @@ export function makeSqlAgentQuestion(rng: Rng, db: Database.Database, templates:
     const rows = stmt.all() as unknown[][];
     if (rows.length === 0 || rows.every((r) => r.every((v) => v === null))) continue;
     if (rows.length > limits.maxRows || formatAnswer(rows).length > limits.maxAnswerChars) continue;
-    const prompt: Row['messages'] = [{ role: 'system', content: SQL_AGENT_SYSTEM_PROMPT }, { role: 'user', content: q.question }];
+    const prompt: Row['messages'] = [{ role: 'user', content: q.question }];
     const extra = { tools: SQL_AGENT_TOOLS, ground_truth: { sql: q.sql }, database: databasePath, template: t.id, level: t.level };
     return { rft: { messages: prompt, ...extra }, sft: { messages: teacherTrace(prompt, q.sql, columns, rows), ...extra } };
   }
@@ -104,7 +107,13 @@ export const sqlAgent: TaskGenerator = {
   description: 'shop-database questions for a tool-using agent (list_tables, describe_table, run_sql); SFT rows are tool-call traces of the gold SQL',
   knobs: sqlAgentKnobs,
   async setup(k, rng, ctx) {
-    const templates = selectSqlTemplates(k);
+    let templates = selectSqlTemplates(k);
+    const ids = k['templates'] as string[];
+    if (ids.length) {
+      const unknown = ids.filter((id) => !templates.some((t) => t.id === id));
+      if (unknown.length) throw new RangeError(`--templates: ${unknown.join(', ')} not among the templates of the chosen levels (${templates.map((t) => t.id).join(', ')})`);
+      templates = templates.filter((t) => ids.includes(t.id));
+    }
     const limits = { maxRows: k['max-rows'] as number, maxAnswerChars: k['max-answer-chars'] as number };
     if (!(limits.maxRows >= 1)) throw new RangeError(`--max-rows must be at least 1, got ${limits.maxRows}`);
     if (!(limits.maxAnswerChars >= 1)) throw new RangeError(`--max-answer-chars must be at least 1, got ${limits.maxAnswerChars}`);

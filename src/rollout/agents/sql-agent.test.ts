@@ -99,10 +99,10 @@ test('teacher traces: the template renders them, the parser reads the gold call 
       const sft = e.sft;
       const msgs = sft.messages;
       const gold = (sft.ground_truth as { sql: string }).sql;
-      assert.deepEqual(msgs.map((m) => m.role), ['system', 'user', 'assistant', 'tool', 'assistant']);
+      assert.deepEqual(msgs.map((m) => m.role), ['user', 'assistant', 'tool', 'assistant']);
       // the tool result in the trace is what run_sql returns for the gold query
       const rows = new Database(sft.database as string, { readonly: true }).prepare(gold).raw(true);
-      assert.equal(msgs[3]!.content, formatResult(rows.columns().map((c) => c.name), rows.all() as unknown[][]));
+      assert.equal(msgs[2]!.content, formatResult(rows.columns().map((c) => c.name), rows.all() as unknown[][]));
       const ex = sftExample(sft, tok, 4096, 'trace');
       assert.ok(ex.mask, 'the trace has inserted tokens');
       // the assistant turns (mask 1) parse back into the gold call and the answer
@@ -120,9 +120,9 @@ test('teacher traces: the template renders them, the parser reads the gold call 
       assert.equal(parsed.toolCalls.length, 1);
       assert.equal(parsed.toolCalls[0]!.function.name, 'run_sql');
       assert.deepEqual(JSON.parse(parsed.toolCalls[0]!.function.arguments), { sql: gold });
-      assert.equal(spans[1], `${msgs[4]!.content}<|im_end|>`);
+      assert.equal(spans[1], `${msgs[3]!.content}<|im_end|>`);
       // replay: a policy that says what the teacher said
-      const replies = [spans[0]!.replace(/<\|im_end\|>$/, ''), msgs[4]!.content!];
+      const replies = [spans[0]!.replace(/<\|im_end\|>$/, ''), msgs[3]!.content!];
       const source = new ToolAgentSource(scripted((_p, turn) => replies[turn]!), tok, agent);
       const [t] = await source.rollout({ rows: [e.rft], n: 1, sampling: { maxNewTokens: 400, temperature: 1 }, seed: 1 });
       assert.equal(t!.segments.length, 1);
@@ -144,5 +144,5 @@ test('generation is deterministic and the database is written beside the rows', 
   const again = await generateExamples('sql-agent', { n: 12, seed: 3, outDir: join(dir, 'again') });
   assert.deepEqual(again.examples.map((e) => e.sft.messages), examples.map((e) => e.sft.messages));
   assert.ok(statSync(join(dir, 'shop.sqlite')).size > 0);
-  assert.ok(examples.every((e) => e.rft.level === 'easy' && Array.isArray(e.rft.tools) && e.rft.messages.length === 2));
+  assert.ok(examples.every((e) => e.rft.level === 'easy' && Array.isArray(e.rft.tools) && e.rft.messages.length === 1));
 });

@@ -105,7 +105,7 @@ export function sqlTools(opts: SqlToolsOptions = {}): { tools: AgentTool[]; clos
 export function makeSqlAgent(opts: SqlToolsOptions = {}): ToolAgent & { close(): Promise<void> } {
   const { tools, close } = sqlTools(opts);
   // One call to run the query and one to answer are all a trace needs; four turns leave room to look around.
-  return { ...defineAgent({ tools, maxTurns: 4, maxTokens: 640, toolTimeoutMs: 5000, rolloutTimeoutMs: 60_000 }), close };
+  return { ...defineAgent({ tools, maxTurns: 4, maxTokens: 420, toolTimeoutMs: 5000, rolloutTimeoutMs: 60_000 }), close };
 }
 
 /** The built-in agent `--agent sql-agent` resolves to. */
