@@ -74,11 +74,21 @@ export interface SqlAgentLimits {
   maxAnswerChars: number;
 }
 
+/**
+ * Tool-call arguments in the layout chat templates' `tojson` gives them (`{"sql": "..."}`, a space after
+ * ":"), which is how a server (the rollout gateway) re-renders a call it returned: a model that learned
+ * this layout samples exactly the tokens the next request's prompt starts with, so a remote agent's
+ * turns stay one token-in/token-out segment.
+ */
+export function sqlArguments(sql: string): string {
+  return `{"sql": ${JSON.stringify(sql)}}`;
+}
+
 /** The teacher trace of a question: run_sql(gold) → its result → the answer. */
 export function teacherTrace(prompt: Row['messages'], sql: string, columns: string[], rows: unknown[][]): Row['messages'] {
   return [
     ...prompt,
-    { role: 'assistant', content: null, tool_calls: [{ id: 'call_0_0', type: 'function', function: { name: 'run_sql', arguments: JSON.stringify({ sql }) } }] },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'call_0_0', type: 'function', function: { name: 'run_sql', arguments: sqlArguments(sql) } }] },
     { role: 'tool', tool_call_id: 'call_0_0', name: 'run_sql', content: formatResult(columns, rows) },
     { role: 'assistant', content: formatAnswer(rows) },
   ];

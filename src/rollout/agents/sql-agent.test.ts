@@ -103,6 +103,9 @@ test('teacher traces: the template renders them, the parser reads the gold call 
       // the tool result in the trace is what run_sql returns for the gold query
       const rows = new Database(sft.database as string, { readonly: true }).prepare(gold).raw(true);
       assert.equal(msgs[2]!.content, formatResult(rows.columns().map((c) => c.name), rows.all() as unknown[][]));
+      // a server re-renders a returned call with its arguments as an object (tojson): the same tokens
+      const asObjects = msgs.map((m) => (m.tool_calls ? { ...m, tool_calls: m.tool_calls.map((c) => ({ ...c, function: { ...c.function, arguments: JSON.parse(c.function.arguments) } })) } : m));
+      assert.deepEqual(tok.applyChatTemplate(asObjects as Row['messages'], { addGenerationPrompt: false, tools: sft.tools }), tok.applyChatTemplate(msgs, { addGenerationPrompt: false, tools: sft.tools }));
       const ex = sftExample(sft, tok, 4096, 'trace');
       assert.ok(ex.mask, 'the trace has inserted tokens');
       // the assistant turns (mask 1) parse back into the gold call and the answer
