@@ -26,7 +26,7 @@ export const rftFields = {
   dataset: field.string('training rows (JSONL)', { required: true, path: true }),
   evalDataset: field.string('held-out rows for evaluation (JSONL)', { path: true }),
   evaluator: field.spec('evaluator SPEC: a built-in name, a JSON spec (inline, file, or an object in --config) or a .js/.ts module', { required: true }),
-  agent: field.string('agent: a .ts/.js module (defineAgent, tools or client form) or the http(s) URL of a remote eval-protocol agent server (default: one sampled reply per prompt)'),
+  agent: field.string('agent: a .ts/.js module (defineAgent, tools or client form), a built-in agent (sql-agent) or the http(s) URL of a remote eval-protocol agent server (default: one sampled reply per prompt)'),
   out: field.string('run directory (config, metrics, checkpoints, report)', { required: true, path: true, resumeMayChange: true }),
   full: field.boolean('train all weights instead of a LoRA adapter (small models; saves a model folder)', { default: false }),
   weightsDtype: field.enum(['f32', 'bf16'] as const, 'storage of the frozen base weights (default: the checkpoint\'s dtype; --full trains F32)'),
