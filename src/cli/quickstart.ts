@@ -115,7 +115,8 @@ export const SMALL_PLAN: QuickstartPlan = {
 export const SQL_AGENT_EVALUATOR = { type: 'sql_answer' };
 
 /**
- * `rft quickstart --task sql-agent`: the SQL agent end to end in ≤ 15 minutes on 2 cores. A trace is
+ * `rft quickstart --task sql-agent`: the SQL agent end to end, sized for about 15 minutes on two idle cores
+ * (measured once on a shared machine: 1,629 CPU-seconds, 24 minutes wall; README "Agents"). A trace is
  * ~540 tokens of system turn (the three tool schemas) + question, then ~250 of tool call, result and
  * answer (prompt + the agent's 420-token budget fit the model's 1024 positions), so the model is the small one, SFT sees each trace a few times, and GRPO runs few, small steps.
  */
