@@ -382,3 +382,18 @@ test('remote bad input: down, 5xx then up, 4xx, slow, garbage, never finishing, 
     agent.server.close();
   }
 });
+
+test('--agent sql-agent names the built-in SQL agent (tools run in process); a file of that name would win; unknown specs list the built-ins', async () => {
+  const { agentSource, builtinAgent, BUILTIN_AGENTS } = await import('./agent-source.js');
+  const { ToolAgentSource } = await import('../rollout/tool-loop.js');
+  assert.deepEqual(Object.keys(BUILTIN_AGENTS), ['sql-agent']);
+  const a = builtinAgent('sql-agent');
+  assert.deepEqual((a as { tools: { function: { name: string } }[] }).tools.map((t) => t.function.name), ['list_tables', 'describe_table', 'run_sql']);
+  await a!.close?.();
+  assert.equal(builtinAgent('toString'), null, 'only own names');
+  const src = await agentSource('sql-agent', fx.policy, fx.tokenizer);
+  assert.ok(src.source instanceof ToolAgentSource);
+  assert.equal(src.gatewayUrl, undefined);
+  await src.close();
+  await assert.rejects(agentSource('sql-agnt', fx.policy, fx.tokenizer), /--agent sql-agnt: .*\(built-in agents: sql-agent\)/);
+});

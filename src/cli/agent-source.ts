@@ -8,8 +8,10 @@
  * back to the in-process tool loop. The gateway starts on 127.0.0.1 (a free port unless
  * `gatewayPort`), and `close()` stops it.
  *
+ * Built-in agents go by name (`--agent sql-agent`, see BUILTIN_AGENTS) unless a file of that name exists.
+ *
  * `agentSource` is the one place that maps `--agent` to a source for `rft train` and
- * `rft agent try`: built-in agents (`sql`, src/rollout/agents/) and tools-form modules run in
+ * `rft agent try`: built-in agents (`sql-agent`, src/rollout/agents/) and tools-form modules run in
  * process (ToolAgentSource), client-form modules and
  * remote agents go through `createAgentSource`.
  */
@@ -27,7 +29,7 @@ import { RolloutGateway, type GatewayCounters } from '../server/gateway.js';
 import { isClientAgent, isToolAgent, type Agent } from '../rollout/agent.js';
 import { loadAgentModule } from '../rollout/load-agent.js';
 import { ToolAgentSource } from '../rollout/tool-loop.js';
-import { BUILTIN_AGENTS } from '../rollout/agents/index.js';
+import { makeSqlAgent } from '../rollout/agents/sql-agent.js';
 import { CliError } from './errors.js';
 
 export interface AgentSourceOptions {
@@ -149,7 +151,18 @@ export interface AgentSource {
   close(): Promise<void>;
 }
 
-/** `--agent SPEC` (a module path or an http(s) URL) → the source a run draws its trajectories from. */
+/** Agents shipped with rft, by the name `--agent` takes; each call makes a fresh one (its own SQL sandbox). */
+export const BUILTIN_AGENTS: Readonly<Record<string, { description: string; make: () => Agent & { close?(): void | Promise<void> } }>> = {
+  'sql-agent': { description: 'the shop-database agent: list_tables, describe_table, run_sql (read-only, in the SQL sandbox); rows from `rft dataset generate sql-agent`', make: () => makeSqlAgent() },
+};
+
+/** The built-in agent `spec` names (and no file of that name exists), else null. */
+export function builtinAgent(spec: string): (Agent & { close?(): void | Promise<void> }) | null {
+  const b = Object.hasOwn(BUILTIN_AGENTS, spec) ? BUILTIN_AGENTS[spec] : undefined;
+  return b && !existsSync(resolve(spec)) ? b.make() : null;
+}
+
+/** `--agent SPEC` (a module path, a built-in agent's name or an http(s) URL) → the source a run draws its trajectories from. */
 export async function agentSource(
   spec: string,
   policy: PolicyEngine,
@@ -160,16 +173,20 @@ export async function agentSource(
     const remote = (await createAgentSource(spec, { ...opts, policy, tokenizer }))!;
     return { source: remote, agent: null, gatewayUrl: remote.gatewayUrl, close: () => remote.close() };
   }
-  let agent: Agent;
-  const builtin = BUILTIN_AGENTS[spec];
-  try {
-    agent = builtin ? builtin.make() : await loadAgentModule(spec);
-  } catch (e) {
-    throw new CliError(`--agent ${spec}: ${(e as Error).message}`);
+  let agent: Agent & { close?(): void | Promise<void> };
+  const builtin = builtinAgent(spec);
+  if (builtin) agent = builtin;
+  else {
+    try {
+      agent = await loadAgentModule(spec);
+    } catch (e) {
+      throw new CliError(`--agent ${spec}: ${(e as Error).message}${Object.keys(BUILTIN_AGENTS).length ? ` (built-in agents: ${Object.keys(BUILTIN_AGENTS).join(', ')})` : ''}`);
+    }
   }
   if (isToolAgent(agent)) {
+    const own = builtin?.close?.bind(builtin);
     const source = new ToolAgentSource(policy, tokenizer, agent);
-    return { source, agent, close: () => source.close() };
+    return { source, agent, close: async () => { await source.close(); await own?.(); } };
   }
   if (isClientAgent(agent)) {
     const client = (await createAgentSource(agent, { ...opts, rolloutTimeoutMs: agent.rolloutTimeoutMs ?? opts.rolloutTimeoutMs, policy, tokenizer }))!;

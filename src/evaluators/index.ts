@@ -11,5 +11,6 @@ export { stringMatchEvaluator } from './builtins/string-match.js';
 export { numericEvaluator } from './builtins/numeric.js';
 export { jsonFieldsEvaluator } from './builtins/json-fields.js';
 export { sqlEvaluator } from './builtins/sql.js';
+export { sqlAnswerEvaluator } from './builtins/sql-answer.js';
 export { codeEvaluator } from './builtins/code.js';
 export { llmJudgeEvaluator } from './builtins/llm-judge.js';

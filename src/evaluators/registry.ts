@@ -39,7 +39,7 @@ export const BUILTINS: Record<string, BuiltinEntry> = {
   numeric: entry('numeric answer match (units, commas, percents, fractions, tolerance)', parseNumeric, numericEvaluator),
   'json-fields': entry('JSON extraction: schema + per-field credit', parseJsonFields, jsonFieldsEvaluator),
   sql: entry('text-to-SQL: run read-only on SQLite, compare with the gold query', parseSql, sqlEvaluator),
-  sql_answer: entry('sql-agent answers: F1 of the <answer> values vs the gold query\'s result, + 0.1 when a run_sql call ran', parseSqlAnswer, sqlAnswerEvaluator),
+  sql_answer: entry('SQL agent: the final reply\'s rows vs the gold query\'s result (row + cell F1) + a little for a run_sql call that runs', parseSqlAnswer, sqlAnswerEvaluator),
   code: entry('JavaScript function against test cases in a sandbox', parseCode, codeEvaluator),
   'llm-judge': entry('rubric scored by an OpenAI-compatible model', parseLlmJudge, llmJudgeEvaluator),
 };

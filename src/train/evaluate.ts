@@ -138,9 +138,10 @@ export interface Gain {
  * How much mean reward changed between two evaluations of the same held-out problems, greedy and
  * sampled, with the paired standard error: per problem, (its mean reward after) − (before); the
  * gain is the mean of those differences and its error their standard deviation over √n. Pairing
- * removes the spread between easy and hard problems, which dwarfs the change itself.
+ * removes the spread between easy and hard problems, which dwarfs the change itself. `value` scores a
+ * sample (default its reward; e.g. 1/0 for pass/fail gives the gain in pass@1).
  */
-export function pairedGain(before: HeldoutResult, after: HeldoutResult): { greedy: Gain; sampled: Gain } {
+export function pairedGain(before: HeldoutResult, after: HeldoutResult, value: (s: HeldoutSample) => number = (s) => s.score ?? 0): { greedy: Gain; sampled: Gain } {
   if (before.n !== after.n) throw new Error(`pairedGain: the evaluations cover ${before.n} and ${after.n} problems; they must be the same problems`);
   const perProblem = (r: HeldoutResult, greedy: boolean): Float64Array => {
     const sum = new Float64Array(r.n);
@@ -148,7 +149,7 @@ export function pairedGain(before: HeldoutResult, after: HeldoutResult): { greed
     for (const s of r.samples) {
       if (s.greedy !== greedy) continue;
       if (s.row < 0 || s.row >= r.n) throw new Error(`pairedGain: sample for problem ${s.row} outside 0..${r.n - 1}`);
-      sum[s.row] += s.score ?? 0;
+      sum[s.row] += value(s);
       count[s.row]++;
     }
     return sum.map((v, i) => (count[i] ? v / count[i] : NaN));

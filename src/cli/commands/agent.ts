@@ -3,6 +3,9 @@
  * on a few rows with the current model and prints the whole trajectories — every message, tool
  * call and tool result, how the rollout ended, its tokens, and (with an evaluator) its score — so
  * an agent can be debugged before training. `--json` prints them as one JSON object.
+ *
+ * `rft agent serve --agent sql-agent|FILE [--port 3000] [--database DB]`: serves a tools-form agent as
+ * an eval-protocol remote agent (src/server/agent-server.ts) for `rft train --agent http://...`.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { ChatMessage } from '../../contracts/row.js';
@@ -10,8 +13,11 @@ import type { EvaluationResult } from '../../contracts/evaluation.js';
 import type { Trajectory } from '../../contracts/trajectory.js';
 import { loadRows, makePolicy, makeScorer, type Scorer } from '../../train/setup.js';
 import { scoreAll } from '../../train/grpo/score.js';
-import { agentSource, type AgentSource } from '../agent-source.js';
-import { BUILTIN_AGENTS } from '../../rollout/agents/index.js';
+import { agentSource, builtinAgent, BUILTIN_AGENTS, type AgentSource } from '../agent-source.js';
+import { loadAgentModule } from '../../rollout/load-agent.js';
+import { isToolAgent, type ToolAgent } from '../../rollout/agent.js';
+import { makeSqlAgent } from '../../rollout/agents/sql-agent.js';
+import { ToolAgentServer } from '../../server/agent-server.js';
 import { CliError } from '../errors.js';
 
 function positiveInt(flag: string) {
@@ -107,5 +113,37 @@ export function register(program: Command): void {
         await src?.close();
         await scorer?.close();
       }
+    });
+
+  agent
+    .command('serve')
+    .description('serve a tools-form agent (built-in sql-agent or a module) as an eval-protocol remote agent: POST /init, GET /status')
+    .requiredOption('--agent <spec>', 'a built-in agent (sql-agent) or an agent module exporting defineAgent({ tools: [...] })')
+    .option('--port <n>', 'port on --host (0: a free one)', (v) => Number(v), 3000)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--database <file>', 'the "database" field of every rollout\'s row (the SQLite file the SQL agent queries; InitRequest carries no dataset fields)')
+    .action(async (o: { agent: string; port: number; host: string; database?: string }) => {
+      if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new CliError(`--port must be 0..65535, got ${o.port}`);
+      let agent: ToolAgent & { close?(): void | Promise<void> };
+      if (o.agent === 'sql-agent' && builtinAgent(o.agent)) agent = makeSqlAgent(o.database ? { database: o.database } : {});
+      else {
+        let a;
+        try {
+          a = builtinAgent(o.agent) ?? (await loadAgentModule(o.agent));
+        } catch (e) {
+          throw new CliError(`--agent ${o.agent}: ${(e as Error).message}`);
+        }
+        if (!isToolAgent(a)) throw new CliError(`--agent ${o.agent}: only tools-form agents (defineAgent({ tools })) can be served; a client-form agent is already its own program`);
+        agent = a;
+      }
+      const server = new ToolAgentServer(agent, { rowFields: o.database ? { database: o.database } : {} });
+      const url = await server.listen(o.port, o.host);
+      console.log(`listening on ${url}`);
+      const stop = async () => {
+        await server.close();
+        await agent.close?.();
+        process.exit(0);
+      };
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop());
     });
 }

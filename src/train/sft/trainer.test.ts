@@ -4,10 +4,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSft } from './trainer.js';
-import { sftExample } from './examples.js';
+import { maskedNll, sftExample } from './examples.js';
 import { toyPolicy, toyTokenizer, toyScore } from '../testing/toy-task.js';
 import type { Row } from '../../contracts/row.js';
 import type { ChatTokenizer } from '../../contracts/tokenizer.js';
+import { buildCharTokenizer, defaultAlphabet } from '../../model/char-tokenizer.js';
+import { ModelTokenizer } from '../../model/tokenizer.js';
+import { chatTokenizer } from '../../model/policy.js';
 
 const sftRows = (n: number): Row[] => Array.from({ length: n }, (_, i) => ({
   messages: [{ role: 'user', content: 'bcd'[i % 3] }, { role: 'assistant', content: 'aaab' }],
@@ -46,77 +49,38 @@ test('SFT lowers the eval loss and teaches the greedy answer', async () => {
   assert.equal(evals.length, 6, 'eval every 10 of 60 steps, and at the end');
 });
 
-test('an agent trace trains every assistant turn after the last user message; tool results and template tokens between them carry no loss', () => {
-  const toolTok = traceTokenizer();
+test('an agent trace trains its assistant turns only: tool results between them get mask 0, zero gradient, and no share of the loss', () => {
+  const files = buildCharTokenizer(defaultAlphabet());
+  const modelTok = new ModelTokenizer({ tokenizer: files.tokenizer, config: files.config, generation: { eos_token_id: [files.ids.imEnd] } });
+  const tok = chatTokenizer(modelTok);
   const row: Row = {
     messages: [
-      { role: 'user', content: 'b' },
-      { role: 'assistant', content: 'c' }, // an earlier exchange: context only
-      { role: 'user', content: 'd' },
-      { role: 'assistant', content: 'aa' },
-      { role: 'tool', content: 'bb' },
+      { role: 'user', content: 'q' },
       { role: 'assistant', content: 'ab' },
+      { role: 'tool', content: 'cd' },
+      { role: 'assistant', content: 'ba' },
     ],
   };
-  const ex = sftExample(row, toolTok, 64, 'row 1');
-  const { sep, eos } = toyTokenizer;
-  const e = (s: string) => toyTokenizer.encode(s);
-  // the template is "content⟨sep⟩" per message with ⟨eos⟩ closing assistant turns (see traceTokenizer)
-  assert.deepEqual(ex.prompt, [...e('b'), sep, ...e('c'), eos, sep, ...e('d'), sep]);
-  assert.deepEqual(ex.completion, [...e('aa'), eos, sep, ...e('bb'), sep, ...e('ab'), eos]);
-  assert.deepEqual(ex.mask, [1, 1, 1, 0, 0, 0, 0, 1, 1, 1]);
-  // a plain answer has no mask (all of the completion is trained on)
-  assert.equal(sftExample(sftRows(1)[0], toolTok, 64, 'row 2').mask, undefined);
-});
-
-test('SFT on agent traces: masked tokens get no gradient (a trace and its answer-only twin train the same)', async () => {
-  const toolTok = traceTokenizer();
-  const trace: Row = { messages: [{ role: 'user', content: 'b' }, { role: 'assistant', content: 'ab' }, { role: 'tool', content: 'dddd' }, { role: 'assistant', content: 'ab' }] };
-  const other: Row = { messages: [{ role: 'user', content: 'b' }, { role: 'assistant', content: 'ab' }, { role: 'tool', content: 'cccc' }, { role: 'assistant', content: 'ab' }] };
-  const config = { epochs: 3, batchSize: 1, maxLength: 32, learningRate: 0.05, schedule: 'constant' as const, warmupSteps: 0, weightDecay: 0, maxGradNorm: 0, seed: 1, evalEvery: 0, maxNewTokens: 4, passThreshold: 1 };
-  const a = toyPolicy(4);
-  const b = toyPolicy(4);
-  await runSft({ policy: a, tokenizer: toolTok, train: [trace], runDir: mkdtempSync(join(tmpdir(), 'rft-sft-trace-')), config });
-  await runSft({ policy: b, tokenizer: toolTok, train: [other], runDir: mkdtempSync(join(tmpdir(), 'rft-sft-trace-')), config });
-  // the bigram rows predicting after "d" and after "c" are only reachable through the (masked) tool results
-  const V = toyTokenizer.vocabSize;
-  const row = (p: typeof a, prev: number) => Array.from(p.D.slice(prev * V, prev * V + V));
-  const [, , c, d] = [0, 1, 2, 3];
-  assert.deepEqual(row(a, d), new Array(V).fill(0), 'no update from the masked tool result "dddd"');
-  assert.deepEqual(row(b, c), new Array(V).fill(0), 'no update from the masked tool result "cccc"');
-  assert.ok(row(a, 1).some((v) => v !== 0), 'the assistant turns are trained on');
-});
-
-/** The toy tokenizer with an end-of-turn token after each assistant message (as real chat templates have). */
-function traceTokenizer(): ChatTokenizer {
-  return {
-    encode: toyTokenizer.encode.bind(toyTokenizer),
-    decode: toyTokenizer.decode.bind(toyTokenizer),
-    stopTokenIds: toyTokenizer.stopTokenIds,
-    applyChatTemplate: (messages, o) => {
-      const ids: number[] = [];
-      for (const m of messages) ids.push(...toyTokenizer.encode(m.content ?? ''), ...(m.role === 'assistant' ? [toyTokenizer.eos] : []), toyTokenizer.sep);
-      if (!o.addGenerationPrompt) ids.pop();
-      return ids;
-    },
-  };
-}
-
-test('SFT on sql-agent traces sees the prompt the sql agent\'s rollouts start from (the same system turn with the tool list)', async () => {
-  const { generateExamples } = await import('../../data/tasks/index.js');
-  const { sqlAgent } = await import('../../rollout/agents/sql.js');
-  const { ToolAgentSource } = await import('../../rollout/tool-loop.js');
-  const { buildCharTokenizer, defaultAlphabet } = await import('../../model/char-tokenizer.js');
-  const { ModelTokenizer } = await import('../../model/tokenizer.js');
-  const { chatTokenizer } = await import('../../model/policy.js');
-  const files = buildCharTokenizer(defaultAlphabet());
-  const tok = chatTokenizer(new ModelTokenizer({ tokenizer: files.tokenizer, config: files.config }));
-  const [ex] = (await generateExamples('sql-agent', { n: 1, seed: 1, outDir: mkdtempSync(join(tmpdir(), 'rft-sft-sql-')) })).examples;
-  let prompt: number[] = [];
-  const policy = { sample: async (req: { prompts: number[][] }) => ((prompt = req.prompts[0]), [{ prompt: 0, tokens: [files.ids.imEnd], logprobs: [0], finishReason: 'stop' }]) };
-  const agent = sqlAgent();
-  await new ToolAgentSource(policy as never, tok, agent).rollout({ rows: [ex.rft], n: 1, sampling: { maxNewTokens: 4, temperature: 1 }, seed: 1 });
-  await agent.close();
-  assert.ok(prompt.length > 0);
-  assert.deepEqual(sftExample(ex.sft, tok, 4000, 'row 1').prompt, prompt);
+  const ex = sftExample(row, tok, 256, 'row 1');
+  const text = (ids: number[]) => modelTok.decode(ids, { skipSpecialTokens: false });
+  assert.equal(text(ex.prompt), '<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n');
+  // the completion is the rest of the conversation exactly as the template renders it, up to the last end-of-turn token
+  assert.equal(text(ex.completion), 'ab<|im_end|>\n<|im_start|>tool\ncd<|im_end|>\n<|im_start|>assistant\nba<|im_end|>');
+  const full = tok.applyChatTemplate(row.messages, { addGenerationPrompt: false });
+  assert.deepEqual([...ex.prompt, ...ex.completion], full.slice(0, ex.prompt.length + ex.completion.length));
+  assert.equal(text(ex.completion.filter((_, i) => ex.mask![i] === 1)), 'ab<|im_end|>ba<|im_end|>');
+  assert.equal(text(ex.completion.filter((_, i) => ex.mask![i] === 0)), '\n<|im_start|>tool\ncd<|im_end|>\n<|im_start|>assistant\n');
+  // the loss: mean NLL over mask-1 tokens (by hand), gradient −1/n there and 0 elsewhere
+  const lp = Float32Array.from(ex.completion.map((_, i) => -0.1 * (i + 1)));
+  const { loss, dlogp } = maskedNll([ex])([lp]);
+  const n = ex.mask!.filter((m) => m).length;
+  assert.equal(n, 6);
+  const hand = -ex.mask!.reduce((a, m, i) => a + (m ? lp[i]! : 0), 0) / n;
+  assert.ok(Math.abs(loss - hand) < 1e-6, `${loss} vs ${hand}`);
+  ex.mask!.forEach((m, i) => assert.equal(dlogp[0]![i], m ? -1 / n : 0));
+  // earlier turns before the last user message stay prompt; a plain row keeps no mask
+  const chat: Row = { messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }, { role: 'user', content: 'c' }, { role: 'assistant', content: 'd' }] };
+  const plain = sftExample(chat, tok, 256, 'row 2');
+  assert.equal(plain.mask, undefined);
+  assert.equal(text(plain.completion), 'd<|im_end|>');
 });

@@ -1,17 +1,17 @@
 /**
  * Supervised fine-tuning (stage 1): maximise the log-likelihood of the assistant's answer
- * tokens (loss on answer tokens only), with AdamW, clipping and a schedule; eval loss on
+ * tokens (loss on answer tokens only; an agent's trace: its assistant turns, not the tool results), with AdamW, clipping and a schedule; eval loss on
  * held-out rows and, given an evaluator, held-out accuracy of greedy answers.
  */
 import type { Row } from '../../contracts/row.js';
 import type { ChatTokenizer } from '../../contracts/tokenizer.js';
-import type { PolicyEngine, Sequence } from '../../contracts/policy-engine.js';
+import type { PolicyEngine } from '../../contracts/policy-engine.js';
 import { learningRateAt, type Schedule } from '../schedule.js';
 import { RunDir, writeDirAtomic } from '../run-dir.js';
 import { stepSeed } from '../grpo/step.js';
 import { evaluateHeldout, type HeldoutResult } from '../evaluate.js';
 import type { ScoreFn } from '../grpo/score.js';
-import { sftExample, type SftExample } from './examples.js';
+import { maskedNll, sftExample, type SftExample } from './examples.js';
 
 export interface SftConfig {
   epochs: number;
@@ -46,33 +46,21 @@ export interface SftInputs {
   onEval?: (step: number, r: { eval_loss?: number; heldout?: HeldoutResult }) => void;
 }
 
-/** Mean negative log-likelihood per answer token (the tokens an example's mask marks, all when it has none). */
-const nllLoss = (masks: (number[] | undefined)[]) => (logprobs: Float32Array[]) => {
-  if (masks.every((m) => !m)) {
-    const n = logprobs.reduce((a, l) => a + l.length, 0);
-    let loss = 0;
-    for (const l of logprobs) for (const v of l) loss -= v;
-    return { loss: loss / Math.max(n, 1), dlogp: logprobs.map((l) => new Float64Array(l.length).fill(-1 / Math.max(n, 1))) };
-  }
-  const on = (k: number, t: number) => !masks[k] || masks[k]![t] === 1;
-  let n = 0;
-  logprobs.forEach((l, k) => l.forEach((_, t) => (n += on(k, t) ? 1 : 0)));
-  let loss = 0;
-  logprobs.forEach((l, k) => l.forEach((v, t) => (loss -= on(k, t) ? v : 0)));
-  return { loss: loss / Math.max(n, 1), dlogp: logprobs.map((l, k) => Float64Array.from(l, (_, t) => (on(k, t) ? -1 / Math.max(n, 1) : 0))) };
-};
-
+/** Mean negative log-likelihood per trained token (the examples' masks leave out inserted tokens). */
 export async function evalLoss(policy: PolicyEngine, seqs: SftExample[], batchSize: number): Promise<number> {
   let total = 0;
   let n = 0;
   for (let i = 0; i < seqs.length; i += batchSize) {
     const batch = seqs.slice(i, i + batchSize);
-    const lps = await policy.logprobs(batch.map(({ prompt, completion }) => ({ prompt, completion })));
-    lps.forEach((l, k) => l.forEach((v, t) => {
-      if (batch[k].mask && batch[k].mask![t] !== 1) return;
-      total -= v;
-      n++;
-    }));
+    const lps = await policy.logprobs(batch);
+    lps.forEach((l, s) => {
+      const m = batch[s]!.mask;
+      l.forEach((v, j) => {
+        if (m && !m[j]) return;
+        total -= v;
+        n++;
+      });
+    });
   }
   return total / Math.max(n, 1);
 }
@@ -115,7 +103,7 @@ export async function runSft(inp: SftInputs): Promise<{ steps: number; evalLoss?
     const batch = order.slice(start, start + c.batchSize).map((i) => examples[i]);
     const lr = learningRateAt(step, total, c.learningRate, c.schedule, c.warmupSteps);
     const t0 = performance.now();
-    const fb = await inp.policy.forwardBackward(batch.map(({ prompt, completion }) => ({ prompt, completion })), nllLoss(batch.map((b) => b.mask)));
+    const fb = await inp.policy.forwardBackward(batch, maskedNll(batch));
     const { gradNorm } = await inp.policy.optimStep({ lr, maxGradNorm: c.maxGradNorm, weightDecay: c.weightDecay });
     const secs = (performance.now() - t0) / 1000;
     const tokens = batch.reduce((a, s) => a + s.prompt.length + s.completion.length, 0);
