@@ -17,15 +17,14 @@
  * Model output is hostile: an answer of more than max_lines lines (default 200) scores 0.
  * Metrics: `answer`, `rows`, `cells`, `ran`.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { ChatMessage } from '../../contracts/row.js';
 import type { EvaluationResult, Evaluator } from '../../contracts/evaluation.js';
 import { CELL_SEPARATOR, cellText } from '../../data/tasks/sql-agent.js';
-import { WorkerPool, type PoolOutcome } from '../isolation/pool.js';
+import type { WorkerPool } from '../isolation/pool.js';
 import type { SqlResult, SqlTask } from '../isolation/sql-worker.js';
 import type { Options } from '../spec/issues.js';
 import { round } from './common.js';
+import { goldResolver, sqlSandbox } from './sql.js';
 
 export interface SqlAnswerOptions {
   database?: string;
@@ -40,7 +39,6 @@ export interface SqlAnswerOptions {
 
 /** Queries re-run per rollout at most (the last ones made). */
 const MAX_REPLAYED = 4;
-const GOLD_CACHE_SIZE = 256;
 
 /** A cell as a comparable key. */
 export function cellKey(text: string): string {
@@ -110,39 +108,15 @@ export function sqlAnswerEvaluator(opts: SqlAnswerOptions = {}): Evaluator & { c
   const maxLines = opts.max_lines ?? 200;
   const tool = opts.tool ?? 'run_sql';
   let pool: WorkerPool<SqlTask, SqlResult> | undefined;
-  const getPool = () =>
-    (pool ??= new WorkerPool<SqlTask, SqlResult>({
-      kind: 'process',
-      script: new URL('../isolation/sql-worker.js', import.meta.url),
-      size: opts.workers ?? 1,
-      timeoutMs: opts.timeout_ms ?? 5000,
-      memoryMb: 256,
-    }));
-  const gold = new Map<string, Promise<PoolOutcome<SqlResult>>>();
+  const getPool = () => (pool ??= sqlSandbox({ size: opts.workers ?? 1, timeoutMs: opts.timeout_ms ?? 5000 }));
+  const goldSide = goldResolver('sql_answer', opts.database, getPool, 10_000);
 
   return {
     name: 'sql_answer',
     evaluate: async ({ row, messages, output }): Promise<EvaluationResult> => {
-      const dbField = opts.database ?? row.database;
-      if (typeof dbField !== 'string' || dbField === '') {
-        return { score: 0, valid: false, reason: 'no database: give {"type": "sql_answer", "database": PATH} or a "database" field in the row' };
-      }
-      const database = resolve(dbField);
-      if (!existsSync(database)) return { score: 0, valid: false, reason: `database ${database} does not exist` };
-      const goldSql = (row.ground_truth as { sql?: unknown } | undefined)?.sql;
-      if (typeof goldSql !== 'string') return { score: 0, valid: false, reason: 'ground_truth must be {"sql": "SELECT ..."}' };
-      const key = `${database}\u0000${goldSql}`;
-      let g = gold.get(key);
-      if (!g) {
-        g = getPool().run({ database, sql: goldSql, maxRows: 10_000 });
-        gold.set(key, g);
-        if (gold.size > GOLD_CACHE_SIZE) gold.delete(gold.keys().next().value!);
-      }
-      const goldOut = await g;
-      if (!goldOut.ok) {
-        gold.delete(key);
-        return { score: 0, valid: false, reason: `the gold query failed: ${goldOut.error}` };
-      }
+      const side = await goldSide(row);
+      if ('invalid' in side) return side.invalid;
+      const { database, gold } = side;
       let ran = 0;
       let ranNote = 'no run_sql call';
       for (const sql of calledQueries(messages ?? [], tool).slice(0, MAX_REPLAYED)) {
@@ -156,9 +130,9 @@ export function sqlAnswerEvaluator(opts: SqlAnswerOptions = {}): Evaluator & { c
         ranNote = `the query failed: ${r.error}`;
       }
       const lines = output.split('\n').filter((l) => l.trim() !== '').length;
-      const credit = lines > maxLines ? { answer: 0, rows: 0, cells: 0 } : answerCredit(goldOut.value.rows, output);
+      const credit = lines > maxLines ? { answer: 0, rows: 0, cells: 0 } : answerCredit(gold.rows, output);
       const score = round(wq * ran + (1 - wq) * credit.answer);
-      const what = lines > maxLines ? `the answer has ${lines} lines (more than ${maxLines})` : credit.answer === 1 ? 'the right answer' : `rows F1 ${credit.rows.toFixed(2)}, cells F1 ${credit.cells.toFixed(2)} (${lines} lines vs ${goldOut.value.rows.length} rows expected)`;
+      const what = lines > maxLines ? `the answer has ${lines} lines (more than ${maxLines})` : credit.answer === 1 ? 'the right answer' : `rows F1 ${credit.rows.toFixed(2)}, cells F1 ${credit.cells.toFixed(2)} (${lines} lines vs ${gold.rows.length} rows expected)`;
       return {
         score,
         valid: true,
