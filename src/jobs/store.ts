@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { validateFile, type RowIssue, type ValidationReport } from '../data/index.js';
+import type { WireRollout } from './protocol.js';
 import { JobsError, notFound } from './errors.js';
 
 export const JOB_STATES = [
@@ -93,17 +94,9 @@ export interface JobRecord {
   updateTime: string;
 }
 
-export interface RolloutRecord {
+/** A stored rollout: what the child sent for it (protocol.ts), with its step. */
+export interface RolloutRecord extends WireRollout {
   step: number;
-  index: number;
-  group: number;
-  score: number | null;
-  valid: boolean;
-  reason: string | null;
-  prompt: unknown;
-  messages: unknown;
-  metrics: unknown;
-  finishReason: string | null;
 }
 
 export interface ListOptions {
